@@ -78,9 +78,9 @@ CASES: list[tuple[str, str, Callable[[dict[str, Any]], Any]]] = [
     (
         "assignee: by amount",
         'IF(Amount > 10000, "queue:tier2", "queue:tier1")',
-        lambda v: "queue:tier2"
-        if v["Amount"] is not None and v["Amount"] > 10000
-        else "queue:tier1",
+        lambda v: (
+            "queue:tier2" if v["Amount"] is not None and v["Amount"] > 10000 else "queue:tier1"
+        ),
     ),
     (
         "assignee: group by region",
@@ -105,39 +105,49 @@ CASES: list[tuple[str, str, Callable[[dict[str, Any]], Any]]] = [
     (
         "steps: triage outcome",
         '$Steps.triage.severity = "Major" && $Steps.triage.Status = "Completed"',
-        lambda v: _text_eq(v["$Steps.triage.severity"], "Major")
-        and _text_eq(v["$Steps.triage.Status"], "Completed"),
+        lambda v: (
+            _text_eq(v["$Steps.triage.severity"], "Major")
+            and _text_eq(v["$Steps.triage.Status"], "Completed")
+        ),
     ),
     (
         "text: case summary",
         '"Case " & CaseNumber & ": " & Subject & " (" & TEXT(Amount) & ")"',
-        lambda v: "Case "
-        + (v["CaseNumber"] or "")
-        + ": "
-        + (v["Subject"] or "")
-        + " ("
-        + ("" if v["Amount"] is None else format(v["Amount"].normalize(), "f"))
-        + ")",
+        lambda v: (
+            "Case "
+            + (v["CaseNumber"] or "")
+            + ": "
+            + (v["Subject"] or "")
+            + " ("
+            + ("" if v["Amount"] is None else format(v["Amount"].normalize(), "f"))
+            + ")"
+        ),
     ),
     (
         "number: discounted amount",
         "ROUND(Amount * (1 + Discount), 2)",
-        lambda v: None
-        if v["Amount"] is None or v["Discount"] is None
-        else _round2(v["Amount"] * (1 + v["Discount"])),
+        lambda v: (
+            None
+            if v["Amount"] is None or v["Discount"] is None
+            else _round2(v["Amount"] * (1 + v["Discount"]))
+        ),
     ),
     (
         "condition: closed or small",
         'OR(Status = "Closed", AND(Amount < 500, NOT(IsEscalated)))',
-        lambda v: _text_eq(v["Status"], "Closed")
-        or (v["Amount"] is not None and v["Amount"] < 500 and v["IsEscalated"] is False),
+        lambda v: (
+            _text_eq(v["Status"], "Closed")
+            or (v["Amount"] is not None and v["Amount"] < 500 and v["IsEscalated"] is False)
+        ),
     ),
     (
         "text: short subject",
         'LEFT(Subject, 20) & IF(LEN(Subject) > 20, "...", "")',
-        lambda v: None
-        if v["Subject"] is None
-        else v["Subject"][:20] + ("..." if len(v["Subject"]) > 20 else ""),
+        lambda v: (
+            None
+            if v["Subject"] is None
+            else v["Subject"][:20] + ("..." if len(v["Subject"]) > 20 else "")
+        ),
     ),
     (
         "date: due on a weekend",

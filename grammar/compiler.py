@@ -130,6 +130,7 @@ class _Compiler:
         self.fields: list[str] = []
         self.called: list[str] = []
         self.needs_env = False
+        self.uses_clock = False
 
     # small helpers
 
@@ -185,8 +186,7 @@ class _Compiler:
             return self.binary_chain(node)
         if isinstance(node, Unary):
             return self.unary(node)
-        assert isinstance(node, Call)
-        return self.call(node)
+        return self.call(node)  # type: ignore[arg-type]  # the last kind of node
 
     def literal(self, value: Any) -> str:
         if value is None or value is True or value is False:
@@ -203,18 +203,18 @@ class _Compiler:
         out = self.temp()
         key = self.bind(path)
         self.site(node)
-        if "." in path:
-            self.emit(f"{out} = _lookup(values, {key})")
+        self.emit(f"{out} = get({key})")
+        if "." in path:  # a flat key first; then through nested mappings
+            self.emit(f"if {out} is None and values.__class__ is dict: "
+                      f"{out} = _lookup(values, {key})")  # fmt: skip
+        if type_ == T.NUMBER:
+            self.emit(f"if {out} is not None and {out}.__class__ is not _Decimal: "
+                      f"{out} = _normalize({out})")  # fmt: skip
+        elif type_ in (T.TEXT, T.PICKLIST, T.MULTIPICKLIST):
+            self.emit(f"if {out} is not None and ({out}.__class__ is not str or not {out}): "
+                      f"{out} = _normalize({out})")  # fmt: skip
         else:
-            self.emit(f"{out} = get({key})")
-            if type_ == T.NUMBER:
-                self.emit(f"if {out} is not None and {out}.__class__ is not _Decimal: "
-                          f"{out} = _normalize({out})")  # fmt: skip
-            elif type_ in (T.TEXT, T.PICKLIST, T.MULTIPICKLIST):
-                self.emit(f"if {out} is not None and ({out}.__class__ is not str or not {out}): "
-                          f"{out} = _normalize({out})")  # fmt: skip
-            else:
-                self.emit(f"if {out}.__class__ not in _NORMAL: {out} = _normalize({out})")
+            self.emit(f"if {out}.__class__ not in _NORMAL: {out} = _normalize({out})")
         return type_, out
 
     # operators
@@ -359,6 +359,13 @@ class _Compiler:
             arg_types.append(type_)
             arg_codes.append(code)
         result_type = self.check_call(function, node, arg_types)
+        signature = function.resolve(arg_types)[0]
+        for index, (type_, code) in enumerate(zip(arg_types, arg_codes, strict=True)):
+            allowed = signature.param_at(index).types
+            if type_ == T.ANY and allowed is not None:  # known only now: check it now
+                self.site(node.args[index])
+                name = self.bind(function.name)
+                self.emit(f"_expect({code}, {self.bind(allowed, '_t')}, {name})")
         return result_type, self.emit_call(function, node, arg_codes, result_type)
 
     def check_call(self, function: Function, node: Call, arg_types: list[str]) -> str:
@@ -366,9 +373,8 @@ class _Compiler:
         try:
             _, result_type = function.resolve(arg_types)
             if function.check is not None:
-                function.check(
-                    [_arg_info(a, t) for a, t in zip(node.args, arg_types)], function.name
-                )
+                infos = [_arg_info(a, t) for a, t in zip(node.args, arg_types, strict=True)]
+                function.check(infos, function.name)
         except FormulaTypeError as error:
             index = getattr(error, "argument", None)
             at = node.args[index] if index is not None and index < len(node.args) else node
@@ -377,6 +383,11 @@ class _Compiler:
 
     def emit_call(self, function: Function, node: Call, args: list[str], result_type: str) -> str:
         out = self.temp()
+        if function.inline:
+            impl = self.bind(function.implementation, "_f")
+            self.uses_clock |= "now" in function.inline
+            self.emit(f"{out} = " + function.inline.format(*args, f=impl))
+            return out
         impl = self.bind(function.implementation, "_f")
         call_args = ", ".join(args)
         if function.needs_env:
@@ -518,14 +529,12 @@ def _compile_change(c: _Compiler, function: Function, node: Call) -> tuple[str, 
         arg_types.append(type_)
         codes.append(code)
     result_type = c.check_call(function, node, arg_types)
-    field = node.args[0]
-    assert isinstance(field, Field)
+    field: Field = node.args[0]  # type: ignore[assignment]  # checked: a bare field
     path, _ = c.schema.resolve(field.path)
-    c.needs_env = True
     helper = "_is_changed" if function.name == "ISCHANGED" else "_prior_value"
     out = c.temp()
     c.site(node)
-    c.emit(f"{out} = {helper}(env, {c.bind(path)}, {codes[0]})")
+    c.emit(f"{out} = {helper}(prior, {c.bind(path)}, {codes[0]})")
     return result_type, out
 
 
@@ -561,17 +570,17 @@ _SPECIAL = {
 # -- run-time helpers the generated code calls ---------------------------------------------
 
 
-def _is_changed(env: EvalEnv, path: str, current: Any) -> bool:
-    if env.prior is None:
+def _is_changed(prior: Any, path: str, current: Any) -> bool:
+    if prior is None:
         return False
-    before = env.prior_value(path)
+    before = lookup(prior, path)
     if isinstance(current, str) or isinstance(before, str):
         return (current or "") != (before or "")
     return current != before
 
 
-def _prior_value(env: EvalEnv, path: str, current: Any) -> Any:
-    return current if env.prior is None else env.prior_value(path)
+def _prior_value(prior: Any, path: str, current: Any) -> Any:
+    return current if prior is None else lookup(prior, path)
 
 
 _RUNTIME = {
@@ -585,6 +594,7 @@ _RUNTIME = {
     "_ordered": ops.ordered,
     "_as_checkbox": ops.as_checkbox,
     "_as_number": ops.as_number,
+    "_expect": ops.expect_type,
     "_is_changed": _is_changed,
     "_prior_value": _prior_value,
     "_FormulaError": FormulaError,
@@ -592,6 +602,8 @@ _RUNTIME = {
     "_partial": functools.partial,
     "_EvalEnv": EvalEnv,
     "_utcnow": utcnow,
+    "_UTC": dt.UTC,
+    "_to_utc": T.to_utc,
 }
 
 
@@ -622,6 +634,9 @@ def _build(source: str, compiler: _Compiler, result: str, type_: str, limits: Li
         "    elif values is None: get = _no_value",
         "    else: get = _partial(_lookup, values)",
     ]
+    if compiler.uses_clock or compiler.needs_env:  # one clock reading per evaluation
+        lines.append("    if now is None: now = _utcnow()")
+        lines.append("    elif now.tzinfo is not _UTC: now = _to_utc(now)")
     if compiler.needs_env:
         lines.append("    env = _EvalEnv(prior, now, _utcnow, _limits, tz)")
     lines += ["    _s = 0", "    try:", *compiler.lines, f"        result = {result}"]
@@ -702,7 +717,7 @@ def compile_formula(
     """
     if not isinstance(source, str):
         raise FormulaSyntaxError(f"A formula must be text, not {type(source).__name__}")
-    registry = functions or FUNCTIONS
+    registry = FUNCTIONS if functions is None else functions
     key = None if schema is None else tuple(sorted((str(k), str(v)) for k, v in schema.items()))
     try:
         return _compile_cached(source, key, expected, registry, registry.version,

@@ -139,9 +139,9 @@ def _merge(bound: str, new: str) -> str | None:
 def _accepts(param: Param, arg: str, binding: dict[str, str]) -> bool:
     if arg in (T.ANY, T.NULL):
         return True
-    if param.types is not None and arg not in param.types:
-        if not (arg == T.PICKLIST and param.var and T.TEXT in param.types):
-            return False
+    picklist_as_text = arg == T.PICKLIST and param.var and T.TEXT in (param.types or ())
+    if param.types is not None and arg not in param.types and not picklist_as_text:
+        return False
     if param.var:
         merged = _merge(binding.get(param.var, T.NULL), arg)
         if merged is None:
@@ -199,6 +199,10 @@ class Function:
     examples: tuple[tuple[str, str], ...] = ()
     signature_text: str | None = None  # shown in the docs instead of the signatures
     provider: str = "builtin"
+    # Built-ins only: a Python expression the compiler writes in place of the call.
+    # {0}, {1}… are the (already evaluated) arguments, {f} the implementation; the
+    # locals ``now`` (the captured clock, aware UTC), ``tz`` and ``prior`` are in scope.
+    inline: str | None = None
 
     def resolve(self, arg_types: Sequence[str]) -> tuple[Signature, str]:
         """Check the argument types; return the overload used and the result type.
@@ -365,7 +369,7 @@ def register_function(
         examples=examples,
         provider=provider,
     )
-    return (registry or FUNCTIONS).add(function, replace=replace)
+    return (FUNCTIONS if registry is None else registry).add(function, replace=replace)
 
 
 def builtin(
@@ -378,6 +382,7 @@ def builtin(
     check: Callable[[Sequence[ArgInfo], str], None] | None = None,
     special: bool = False,
     signature_text: str | None = None,
+    inline: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator for the built-in library: register the function in :data:`FUNCTIONS`."""
 
@@ -396,6 +401,7 @@ def builtin(
                 doc=description,
                 examples=examples,
                 signature_text=signature_text,
+                inline=inline,
             )
         )
         return implementation

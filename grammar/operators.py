@@ -342,6 +342,19 @@ def as_number(value: Any, where: str) -> Decimal | None:
     )
 
 
+def expect_type(value: Any, allowed: frozenset[str], where: str) -> Any:
+    """A value whose type was unknown at compile time, checked against a parameter."""
+    if value is None:
+        return None
+    actual = T.type_of(value)
+    if actual in allowed or (actual == T.TEXT and {T.PICKLIST, T.MULTIPICKLIST} & allowed):
+        return value
+    order = [*T.TYPES, T.NULL, T.ANY]
+    raise FormulaRuntimeError(
+        _param_message("function", where, sorted(allowed, key=order.index), actual)
+    )
+
+
 def unix_ms(value: dt.datetime) -> int:
     """Milliseconds since the Unix epoch."""
     delta = value - _EPOCH

@@ -223,8 +223,7 @@ def _syntax_error(source: str, error: UnexpectedInput) -> FormulaSyntaxError:
         end_line = source.count("\n") + 1
         end_column = len(source) - (source.rfind("\n") + 1) + 1
         return FormulaSyntaxError(message, source=source, line=end_line, column=end_column)
-    assert isinstance(error, UnexpectedToken)
-    token = error.token
+    token = error.token  # an UnexpectedToken: the other kinds were handled above
     unbalanced = token.type == "RPAR" and _open_parens(source[: token.start_pos]) <= 0
     if unbalanced or (token.type == "COMMA" and token.type not in error.expected):
         message = f"Syntax error. Extra '{token.value}'"

@@ -146,7 +146,10 @@ def test_prior_values_drive_change_functions() -> None:
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("1" + " + 1" * 1000, "Formula is too long (4,001 characters). Maximum length is 3,900 characters"),
+        (
+            "1" + " + 1" * 1000,
+            "Formula is too long (4,001 characters). Maximum length is 3,900 characters",
+        ),
         ("-" * 150 + "1", "Formula is nested too deeply (151 levels). Maximum depth is 100 levels"),
         ("(" * 150 + "1" + ")" * 150, None),  # parentheses alone do not nest the tree
     ],

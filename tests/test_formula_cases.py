@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -55,6 +56,7 @@ def test_case(case: dict) -> None:
                 convert_values(case.get("values"), schema),
                 convert_values(case.get("prior"), schema),
                 now=T.parse_datetime(case["now"]) if "now" in case else None,
+                tz=ZoneInfo(case["tz"]) if "tz" in case else None,
             )
         error = caught.value
         assert error.kind == case["error"], f"{error.kind}: {error}"
@@ -71,6 +73,7 @@ def test_case(case: dict) -> None:
         convert_values(case.get("values"), schema),
         convert_values(case.get("prior"), schema),
         now=T.parse_datetime(case["now"]) if "now" in case else None,
+        tz=ZoneInfo(case["tz"]) if "tz" in case else None,
     )
     assert "result" in case, f"case needs 'result' or 'error'; got {result!r}"
     expected = convert(case["result"], formula.type if formula.type != T.ANY else T.type_of(result))

@@ -59,7 +59,7 @@ def _make_date(year: int, month: int, day: int, name: str) -> dt.date:
         raise _year_error(name)
     try:
         return dt.date(year, month, day)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise FormulaRuntimeError(f"Month or Day out of range in {name}() function") from None
 
 
@@ -71,8 +71,12 @@ def _ms_fraction(digits: str | None) -> int:
 # -- the clock -------------------------------------------------------------------------
 
 
-@builtin("TODAY", "() -> Date", category=CATEGORY, needs_env=True)
-def TODAY(env: Any) -> dt.date:
+# The clock functions are written inline by the compiler ({f} is the implementation):
+# the captured clock ``now`` and the zone ``tz`` are locals of every evaluation.
+
+
+@builtin("TODAY", "() -> Date", category=CATEGORY, inline="{f}(now, tz)")
+def TODAY(now: dt.datetime, tz: dt.tzinfo | None) -> dt.date:
     """The current date (in UTC unless a time zone is configured for the run). NOW(),
     TODAY() and TIMENOW() read one clock, captured once per evaluation.
 
@@ -80,29 +84,29 @@ def TODAY(env: Any) -> dt.date:
         TODAY() → 2024-03-05
         TODAY() - DATE(2024, 3, 1) → 4
     """
-    return env.today
+    return now.date() if tz is None else now.astimezone(tz).date()
 
 
-@builtin("NOW", "() -> DateTime", category=CATEGORY, needs_env=True)
-def NOW(env: Any) -> dt.datetime:
+@builtin("NOW", "() -> DateTime", category=CATEGORY, inline="{f}(now)")
+def NOW(now: dt.datetime) -> dt.datetime:
     """The current instant, to the millisecond.
 
     Examples:
         NOW() → 2024-03-05 14:30:00Z
         NOW() + 1/24 → 2024-03-05 15:30:00Z
     """
-    return _to_ms(env.now)
+    return _to_ms(now)
 
 
-@builtin("TIMENOW", "() -> Time", category=CATEGORY, needs_env=True)
-def TIMENOW(env: Any) -> dt.time:
+@builtin("TIMENOW", "() -> Time", category=CATEGORY, inline="{f}(now)")
+def TIMENOW(now: dt.datetime) -> dt.time:
     """The current time of day in GMT, to the millisecond.
 
     Examples:
         TIMENOW() → 14:30:00.000
         HOUR(TIMENOW()) → 14
     """
-    return _time_of(env.now)
+    return _time_of(now)
 
 
 # -- building and parsing ----------------------------------------------------------------
@@ -122,7 +126,7 @@ def DATE(year: Decimal, month: Decimal, day: Decimal) -> dt.date:
     return _make_date(to_int(year), to_int(month), to_int(day), "DATE")
 
 
-_DATE_TEXT = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+_DATE_TEXT = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)", re.ASCII)
 
 
 @builtin("DATEVALUE", "(Text|Date|DateTime) -> Date", category=CATEGORY, needs_env=True)
@@ -155,7 +159,7 @@ _DATETIME_TEXT = re.compile(
     r"(\d{4})-(\d{1,2})-(\d{1,2})"
     r"(?:[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?)?"
     r"(Z|[+-]\d{2}:?\d{2})?",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 
 
@@ -167,9 +171,10 @@ def _parse_datetime(text: str) -> dt.datetime:
     offset = dt.timedelta(0)
     if zone and zone.upper() != "Z":
         digits = zone[1:].replace(":", "")
-        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        if offset >= dt.timedelta(hours=24):
+        hours, minutes = int(digits[:2]), int(digits[2:])
+        if hours > 23 or minutes > 59:
             raise _invalid(text, "date/time", "DATETIMEVALUE")
+        offset = dt.timedelta(hours=hours, minutes=minutes)
         offset = -offset if zone[0] == "-" else offset
     try:
         local = dt.datetime(
@@ -205,7 +210,7 @@ def DATETIMEVALUE(value: str | dt.date) -> dt.datetime:
     return _parse_datetime(value)
 
 
-_TIME_TEXT = re.compile(r"(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?")
+_TIME_TEXT = re.compile(r"(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?", re.ASCII)
 
 
 @builtin("TIMEVALUE", "(Text|DateTime) -> Time", category=CATEGORY)

@@ -71,7 +71,7 @@ def CASE() -> None:
     """
 
 
-@builtin("ISBLANK", "(Any) -> Checkbox", category="Logical", blanks="accept")
+@builtin("ISBLANK", "(Any) -> Checkbox", category="Logical", blanks="accept", inline="{0} is None")
 def ISBLANK(value: Any) -> bool:
     """TRUE when the value is blank; empty text is blank.
 
@@ -99,7 +99,13 @@ def ISNULL() -> None:
     """
 
 
-@builtin("BLANKVALUE", "(T, T) -> T", category="Logical", blanks="accept")
+@builtin(
+    "BLANKVALUE",
+    "(T, T) -> T",
+    category="Logical",
+    blanks="accept",
+    inline="{1} if {0} is None else {0}",
+)
 def BLANKVALUE(value: Any, substitute: Any) -> Any:
     """`value` unless it is blank, then `substitute`. Both arguments are evaluated.
 
@@ -249,14 +255,14 @@ def PRIORVALUE() -> None:
     """
 
 
-@builtin("ISNEW", "() -> Checkbox", category="Record change", needs_env=True)
-def ISNEW(env: Any) -> bool:
+@builtin("ISNEW", "() -> Checkbox", category="Record change", inline="prior is None")
+def ISNEW() -> bool:
     """TRUE while the record is being created (no prior values were given).
 
     Examples:
         ISNEW() → TRUE
     """
-    return env.is_new
+    raise AssertionError("compiled inline")  # pragma: no cover
 
 
 @builtin("ISCLONE", "() -> Checkbox", category="Record change")

@@ -73,7 +73,7 @@ def formula_check(expression: str, schema: str | None, expected: str | None) -> 
 
 @formula.command("eval")
 @click.argument("expression")
-@click.option("--values", help='Field values as JSON, e.g. \'{"Amount": 150}\'.')
+@click.option("--values", help="Field values as JSON, e.g. '{\"Amount\": 150}'.")
 @click.option("--prior", help="Values before the update as JSON (for ISCHANGED, PRIORVALUE).")
 @click.option("--schema", help="Field types as JSON; values are converted to these types.")
 @click.option("--now", help="The clock for NOW() and TODAY(), ISO 8601 (default: now).")

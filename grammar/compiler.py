@@ -247,8 +247,7 @@ class _Compiler:
             self.emit(f"{out} = _dispatch({node.op!r}, {left}, {right})")
             return result_type, out
         if impl is ops.concat:
-            self.emit(f"{out} = {right} if {left} is None else "
-                      f"({left} if {right} is None else {left} + {right})")  # fmt: skip
+            self.emit(f"{out} = " + _concat_code(left, right))
             return result_type, out
         if impl not in (ops.num_add, ops.num_sub, ops.num_mul):
             self.site(node)
@@ -412,6 +411,17 @@ def _chain(node: Node, op: str) -> tuple[list[Node], list[Node]]:
         node = node.left
     operands.append(node)
     return operands[::-1], operators[::-1]
+
+
+def _concat_code(left: str, right: str) -> str:
+    """``left & right`` skipping a blank side; constants (``_k…``) are never blank."""
+    if left.startswith("_k") and right.startswith("_k"):
+        return f"{left} + {right}"
+    if left.startswith("_k"):
+        return f"{left} if {right} is None else {left} + {right}"
+    if right.startswith("_k"):
+        return f"{right} if {left} is None else {left} + {right}"
+    return f"{right} if {left} is None else ({left} if {right} is None else {left} + {right})"
 
 
 def _expected(where: str, expected: list[str], received: str) -> str:

@@ -346,7 +346,9 @@ def _lithuanian_upper(text: str) -> str:
 
 def _language(locale: str | None) -> str:
     """The language part of a locale such as ``tr``, ``tr_TR`` or ``lt-LT``."""
-    return re.split(r"[_\-]", locale or "", maxsplit=1)[0].lower()
+    if not locale:
+        return ""
+    return re.split(r"[_\-]", locale, maxsplit=1)[0].lower()
 
 
 @builtin("UPPER", "(Text, [Text]) -> Text", category="Text")

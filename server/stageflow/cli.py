@@ -112,3 +112,43 @@ def formula_eval(
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
     click.echo(format_value(result))
+
+
+# -- plugins ---------------------------------------------------------------------------
+
+_KIND_LABELS = {
+    "step_types": "step types",
+    "record_sources": "record sources",
+    "formula_functions": "formula functions",
+    "notification_channels": "notification channels",
+    "blueprints": "routes (blueprints)",
+}
+
+
+@main.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@click.option(
+    "--plugins-dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Load the .py files of this folder too (default: the plugins_dir setting).",
+)
+def plugins_command(as_json: bool, plugins_dir: str | None) -> None:
+    """List every plugin: its version, where it comes from, its hooks, what it registered."""
+    from .config import ConfigError, load_config
+    from .plugins import PluginError, collect, describe_plugins, get_plugin_manager
+
+    try:
+        config = load_config({"plugins_dir": plugins_dir} if plugins_dir else None)
+        pm = get_plugin_manager(config)
+        described = describe_plugins(pm, collect(pm, config))
+    except (ConfigError, PluginError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(described, indent=2))
+        return
+    for plugin in described:
+        click.echo(f"{plugin['name']} {plugin['version'] or '(no version)'}  [{plugin['origin']}]")
+        click.echo(f"  hooks: {', '.join(plugin['hooks']) or 'none'}")
+        for kind, names in plugin["registered"].items():
+            click.echo(f"  {_KIND_LABELS[kind]}: {', '.join(names)}")

@@ -1,0 +1,80 @@
+"""The parts of a running Stageflow, built once per app: plugins, clock, records, engine.
+
+``create_app`` builds a :class:`Stageflow` and keeps it in
+``app.extensions["stageflow"]``; views reach it with :func:`current`.  Tests swap the
+clock for a :class:`~stageflow.clock.FixedClock` by passing ``clock=`` to
+``create_app``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pluggy
+from flask import Flask, current_app
+
+from .clock import Clock, SystemClock
+from .engine.runs import Engine
+from .engine.workers import WorkerPool
+from .plugins import Registry, collect, dispatch_run_event, get_plugin_manager
+from .records import RecordService
+
+
+class Stageflow:
+    """Everything the web app, the CLI and the workers share."""
+
+    def __init__(self, config: Mapping[str, Any], clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.pm: pluggy.PluginManager = get_plugin_manager(config)
+        self.registry: Registry = collect(self.pm, config)
+        self.records = RecordService(self.registry.record_sources)
+        for source in self.registry.record_sources.values():
+            if hasattr(source, "clock"):
+                source.clock = self.clock  # built-in records use the one clock
+        self.workers: WorkerPool | None = None
+        self.engine = Engine(
+            step_types=self.registry.step_types,
+            records=self.records,
+            clock=self.clock,
+            functions=self.registry.functions,
+            lease_seconds=config.get("job_lease_seconds", 60),
+            on_events=lambda events: [dispatch_run_event(self.pm, e) for e in events],
+            on_work=self._wake_workers,
+        )
+
+    def _wake_workers(self) -> None:
+        if self.workers is not None:
+            self.workers.wake()
+
+    def start_workers(self, count: int | None = None) -> WorkerPool:
+        """Start background worker threads in this process (``stageflow serve``)."""
+        if self.workers is None:
+            self.workers = WorkerPool(
+                self.engine, self.config.get("workers", 2) if count is None else count
+            )
+            self.workers.start()
+        return self.workers
+
+    def stop_workers(self) -> None:
+        """Stop this process's worker threads, letting each finish its job."""
+        if self.workers is not None:
+            self.workers.stop()
+            self.workers = None
+
+
+def init_app(app: Flask, clock: Clock | None = None) -> Stageflow:
+    """Build the app's :class:`Stageflow` and register the plugins' blueprints."""
+    settings = {key.lower(): value for key, value in app.config.items()}
+    stageflow = Stageflow(settings, clock)
+    app.extensions["stageflow"] = stageflow
+    for blueprint in stageflow.registry.blueprints.values():
+        app.register_blueprint(blueprint)
+    stageflow.pm.hook.startup(app=app)
+    return stageflow
+
+
+def current() -> Stageflow:
+    """The Stageflow of the app handling the current request or CLI command."""
+    return current_app.extensions["stageflow"]

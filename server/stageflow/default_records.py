@@ -1,0 +1,132 @@
+"""The built-in record source: records of YAML-defined objects in Stageflow's own table.
+
+Registered as ``builtin``, the default ``source:`` of an object.  Writes happen in the
+caller's transaction, so a record change and what it causes (a trigger, a step
+completing) commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .clock import Clock, SystemClock
+from .extension import Change, Page, Record, RecordSource
+from .hookspecs import hookimpl
+from .models import Record as RecordRow
+from .models import User
+
+
+def _as_record(row: RecordRow) -> Record:
+    owner = row.owner.name if row.owner_id else None
+    return {
+        "Id": str(row.id),
+        "Owner": owner,
+        "CreatedAt": row.created_at.isoformat(),
+        "UpdatedAt": row.updated_at.isoformat(),
+        "CreatedBy": row.created_by.name if row.created_by_id else None,
+        "UpdatedBy": row.updated_by.name if row.updated_by_id else None,
+        **row.data,
+    }
+
+
+def _row(object_name: str, record_id: str) -> RecordRow | None:
+    if not str(record_id).isdigit():
+        return None
+    return RecordRow.get_or_none(
+        (RecordRow.id == int(record_id)) & (RecordRow.object == object_name)
+    )
+
+
+class BuiltinRecordSource(RecordSource):
+    """Records stored as JSON rows of the ``records`` table, one object per ``object``."""
+
+    name = "builtin"
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or SystemClock()
+
+    def get(self, object: str, id: str) -> Record | None:
+        row = _row(object, id)
+        return _as_record(row) if row is not None else None
+
+    def query(
+        self,
+        object: str,
+        where: Mapping[str, Any] | None = None,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page:
+        query = RecordRow.select().where(RecordRow.object == object)
+        for name, value in (where or {}).items():
+            query = query.where(RecordRow.data[name] == value)
+        if cursor:
+            if not cursor.isdigit():
+                raise ValueError(f"Invalid cursor {cursor!r}")
+            query = query.where(RecordRow.id > int(cursor))
+        rows = list(query.order_by(RecordRow.id).limit(limit + 1))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page([_as_record(r) for r in rows], str(rows[-1].id) if more else None)
+
+    def create(self, object: str, values: Mapping[str, Any], *, owner: str | None = None) -> Record:
+        now = self.clock.now()
+        user = User.get_or_none(User.name == owner) if owner else None
+        row = RecordRow.create(
+            object=object,
+            data=dict(values),
+            owner=user,
+            created_by=user,
+            updated_by=user,
+            created_at=now,
+            updated_at=now,
+        )
+        return _as_record(row)
+
+    def update(self, object: str, id: str, values: Mapping[str, Any]) -> Record:
+        row = _row(object, id)
+        if row is None:
+            raise KeyError(id)
+        row.prior = dict(row.data)
+        row.data = {**row.data, **values}
+        row.updated_at = self.clock.now()
+        row.save()
+        return _as_record(row)
+
+    def delete(self, object: str, id: str) -> None:
+        row = _row(object, id)
+        if row is None:
+            raise KeyError(id)
+        row.delete_instance()
+
+    def prior(self, object: str, id: str) -> Record | None:
+        """The record as it was before its last update (None if never updated)."""
+        row = _row(object, id)
+        return None if row is None or row.prior is None else {**_as_record(row), **row.prior}
+
+    def changes(self, object: str, since: str | None = None) -> Iterable[Change]:
+        """Records created or updated after ``since`` (an ISO time and id), oldest first."""
+        query = RecordRow.select().where(RecordRow.object == object)
+        if since:
+            stamp, _, last_id = since.rpartition("/")
+            query = query.where(
+                (RecordRow.updated_at > stamp)
+                | ((RecordRow.updated_at == stamp) & (RecordRow.id > int(last_id or 0)))
+            )
+        for row in query.order_by(RecordRow.updated_at, RecordRow.id):
+            created = row.prior is None
+            yield Change(
+                object=object,
+                id=str(row.id),
+                operation="created" if created else "updated",
+                values=_as_record(row),
+                prior=None if created else {**_as_record(row), **row.prior},
+                cursor=f"{row.updated_at.isoformat()}/{row.id}",
+            )
+
+
+@hookimpl
+def register_record_sources(config: Mapping[str, Any]) -> list[RecordSource]:
+    """The built-in source, named ``builtin``."""
+    return [BuiltinRecordSource()]

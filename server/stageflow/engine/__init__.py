@@ -1,0 +1,1 @@
+"""The run engine: run state machine, job queue, workers and the event log."""

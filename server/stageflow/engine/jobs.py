@@ -1,0 +1,91 @@
+"""The durable job queue: jobs are rows written in the transaction that needs them.
+
+A worker *leases* a job (``status = Leased`` until ``leased_until``); when the work is
+done, in the same transaction as its effects, the job is deleted.  A worker that dies
+leaves its lease to expire, and another worker takes the job again: work runs at least
+once, and its effects on Stageflow's state commit exactly once.  On PostgreSQL, workers
+claim with ``SELECT … FOR UPDATE SKIP LOCKED``; on SQLite, ``BEGIN IMMEDIATE`` already
+lets one writer at a time claim.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ..db import database, is_sqlite
+from ..models import Job
+from .states import JobStatus
+
+
+def enqueue(kind: str, payload: dict[str, Any], *, run_id: int | None, at: dt.datetime) -> Job:
+    """Add a job, due at ``at``, in the caller's transaction."""
+    return Job.create(kind=kind, payload=payload, run=run_id, run_at=at, created_at=at)
+
+
+def claim(owner: str, now: dt.datetime, lease: dt.timedelta, limit: int = 10) -> list[Job]:
+    """Lease up to ``limit`` due jobs (and jobs whose lease expired) to ``owner``."""
+    due = ((Job.status == JobStatus.QUEUED) & (Job.run_at <= now)) | (
+        (Job.status == JobStatus.LEASED) & (Job.leased_until < now)
+    )
+    with database.atomic():
+        query = Job.select(Job.id).where(due).order_by(Job.run_at, Job.id).limit(limit)
+        if not is_sqlite():
+            query = query.for_update(skip_locked=True)
+        ids = [row.id for row in query]
+        if not ids:
+            return []
+        until = now + lease
+        Job.update(
+            status=JobStatus.LEASED,
+            leased_until=until,
+            lease_owner=owner,
+            attempts=Job.attempts + 1,
+        ).where(Job.id.in_(ids)).execute()
+        return list(Job.select().where(Job.id.in_(ids)).order_by(Job.run_at, Job.id))
+
+
+def still_mine(job: Job, owner: str) -> bool:
+    """Whether ``owner`` still holds the job (inside the transaction doing its work)."""
+    query = Job.select(Job.id).where(
+        (Job.id == job.id) & (Job.lease_owner == owner) & (Job.status == JobStatus.LEASED)
+    )
+    if not is_sqlite():
+        query = query.for_update()
+    return query.exists()
+
+
+def finish(job: Job) -> None:
+    """The job's work is committed with this transaction: remove it."""
+    Job.delete().where(Job.id == job.id).execute()
+
+
+def release(job: Job, error: str, retry_at: dt.datetime) -> None:
+    """Give a job back to the queue after its work failed unexpectedly."""
+    Job.update(
+        status=JobStatus.QUEUED, leased_until=None, lease_owner=None, last_error=error,
+        run_at=retry_at,
+    ).where(Job.id == job.id).execute()  # fmt: skip
+
+
+def drop_for_steps(run_id: int, step_run_ids: list[int]) -> None:
+    """Remove the pending jobs of a run's steps that will no longer run."""
+    if not step_run_ids:
+        return
+    wanted = set(step_run_ids)
+    jobs = Job.select(Job.id, Job.payload).where((Job.run == run_id) & (Job.kind == "step"))
+    ids = [job.id for job in jobs if job.payload.get("step_run") in wanted]
+    if ids:
+        Job.delete().where(Job.id.in_(ids)).execute()
+
+
+def pending_for(run_id: int, step_run_id: int) -> bool:
+    """Whether a step has a job waiting to run."""
+    jobs = Job.select(Job.payload).where((Job.run == run_id) & (Job.kind == "step"))
+    return any(job.payload.get("step_run") == step_run_id for job in jobs)
+
+
+def next_due(now: dt.datetime) -> dt.datetime | None:
+    """When the next queued job is due (None: the queue is empty)."""
+    row = Job.select(Job.run_at).where(Job.status == JobStatus.QUEUED).order_by(Job.run_at).first()
+    return row.run_at if row else None

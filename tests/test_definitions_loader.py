@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from stageflow import default_step_types
 from stageflow.definitions import (
     DefinitionErrors,
     Document,
@@ -16,33 +17,31 @@ from stageflow.definitions import (
 )
 from stageflow.definitions import spec as S
 from stageflow.definitions.yamlio import read_documents
-from stageflow.extension import BackgroundStepType, InteractiveStepType, Parameter
+from stageflow.extension import InteractiveStepType, Parameter
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _types() -> dict:
-    """Stand-ins for the built-in step types, with plausible parameters and outputs."""
-    text, required = Parameter("Text"), Parameter("Text", required=True)
-    types = [
-        BackgroundStepType(name="log", parameters={"message": required, "level": text},
-                           outputs={"message": "Text"}),
-        BackgroundStepType(name="update_record", parameters={"set": Parameter("Map", True)}),
-        BackgroundStepType(name="create_record",
-                           parameters={"object": required, "values": Parameter("Map")},
-                           outputs={"Id": "Text"}),
-        BackgroundStepType(name="launch_orchestration",
-                           parameters={"orchestration": required, "inputs": Parameter("Map"),
-                                       "wait": Parameter("Checkbox")},
-                           outputs={"RunId": "Text", "Status": "Text"}),
-        BackgroundStepType(name="wait", parameters={"until": Parameter("Checkbox", True)}),
-        InteractiveStepType(name="form", parameters={"fields": Parameter("List", True),
-                                                     "validations": Parameter("List"),
-                                                     "instructions": text}),
-        InteractiveStepType(name="approval", parameters={"instructions": text},
-                            outputs={"Decision": "Text", "Comments": "Text"}),
-    ]  # fmt: skip
-    return {t.name: t for t in types}
+    """The built-in step types, plus stand-ins for the interactive ones not built yet."""
+    types = {t.name: t for t in default_step_types.register_step_types()}
+    text = Parameter("Text")
+    stand_ins = [
+        InteractiveStepType(
+            name="form",
+            parameters={
+                "fields": Parameter("List", required=True),
+                "validations": Parameter("List"),
+                "instructions": text,
+            },
+        ),
+        InteractiveStepType(
+            name="approval",
+            parameters={"instructions": text},
+            outputs={"Decision": "Text", "Comments": "Text"},
+        ),
+    ]
+    return {**{t.name: t for t in stand_ins}, **types}
 
 
 STEP_TYPES = _types()
@@ -264,7 +263,8 @@ INVALID = [
      " step 'a')"),
     ("input type", ORCH + "inputs:\n  - {name: reason, type: txt}\n",
      f"bad.yaml:9:26: 'type' must be one of {FIELD_TYPES}, not 'txt'"),
-    ("bad time zone", "kind: calendar\nname: c\ntime_zone: Europe/Berln\nhours: {mon: '09:00-17:00'}\n",
+    ("bad time zone",
+     "kind: calendar\nname: c\ntime_zone: Europe/Berln\nhours: {mon: '09:00-17:00'}\n",
      "bad.yaml:3:12: unknown time zone 'Europe/Berln': use a name such as Europe/Berlin or"
      " America/New_York"),
     ("bad calendar hours", "kind: calendar\nname: c\ntime_zone: UTC\nhours: {mon-fri: '9-5'}\n",
@@ -273,15 +273,28 @@ INVALID = [
     ("calendar hours reversed",
      "kind: calendar\nname: c\ntime_zone: UTC\nhours: {mon-fri: '17:00-09:00'}\n",
      "bad.yaml:4:18: working hours '17:00-09:00' end before they start"),
-    ("calendar weekday", "kind: calendar\nname: c\ntime_zone: UTC\nhours: {monday: '09:00-17:00'}\n",
+    ("calendar weekday",
+     "kind: calendar\nname: c\ntime_zone: UTC\nhours: {monday: '09:00-17:00'}\n",
      "bad.yaml:4:9: invalid weekday 'monday': use mon, tue, wed, thu, fri, sat, sun or a range"
      " such as mon-fri"),
     ("calendar day twice",
-     "kind: calendar\nname: c\ntime_zone: UTC\nhours: {mon-fri: '09:00-17:00', fri: '09:00-12:00'}\n",
+     "kind: calendar\nname: c\ntime_zone: UTC\n"
+     "hours: {mon-fri: '09:00-17:00', fri: '09:00-12:00'}\n",
      "bad.yaml:4:33: fri has working hours twice"),
     ("calendar holiday", "kind: calendar\nname: c\ntime_zone: UTC\nhours: {mon: '09:00-17:00'}\n"
      "holidays: [2026-02-30]\n",
      f"bad.yaml:5:12: invalid holiday '2026-02-30': {HOLIDAY_HELP}"),
+    ("picklist default not a value",
+     "kind: object\nname: X\nfields:\n  - {name: P, type: picklist, values: [a, b], default: c}\n",
+     "bad.yaml:4:56: default 'c' is not one of the values: a, b"),
+    ("lookup in a form to an unknown object",
+     "kind: flow\nname: f\ntype: form\nfields:\n  - {name: a, type: lookup, object: Nope}\n",
+     "bad.yaml:5:37: unknown object 'Nope'"),
+    ("assignee names an unknown user", step("flow: approve, assignee: 'user:zed'}"),
+     "bad.yaml:7:44: unknown user 'zed': add them to the directory's users"),
+    ("escalation target", step("flow: approve, assignee: 'user:alice', sla: {due: 4h,"
+                               " escalations: [{after: 1h, notify: [leads]}]}}"),
+     "bad.yaml:7:108: invalid target 'leads': use user:NAME, queue:NAME or group:NAME"),
     ("unknown group member", "kind: directory\ngroups:\n  - {name: g, members: [alice, zed]}\n",
      "bad.yaml:3:32: unknown user 'zed': add them to the directory's users"),
     ("unknown manager", "kind: directory\nusers:\n  - {name: zoe, manager: carl}\n",
@@ -324,7 +337,8 @@ def test_the_table_is_large_and_distinct() -> None:
 def test_every_error_is_reported_at_once() -> None:
     text = (
         "kind: object\nname: X\nfields:\n  - {name: A, type: strng}\n  - {name: B, type: text,"
-        " requird: true}\n---\n" + step("flow: nots, entry: 'Amount >'}")
+        " requird: true}\n---\n"
+        + step("flow: nots, entry: 'Amount >'}")
         + "---\nkind: calendar\nname: c\ntime_zone: Mars/Olympus\nhours: {sun: '10:00-9:00'}\n"
     )
     assert errors(text) == [
@@ -335,7 +349,7 @@ def test_every_error_is_reported_at_once() -> None:
         "bad.yaml:17:12: unknown time zone 'Mars/Olympus': use a name such as Europe/Berlin"
         " or America/New_York",
         "bad.yaml:18:14: invalid working hours '10:00-9:00': write working hours as"
-        " \"09:00-17:00\", several as \"09:00-12:00, 13:00-17:00\"",
+        ' "09:00-17:00", several as "09:00-12:00, 13:00-17:00"',
     ]
 
 
@@ -355,8 +369,11 @@ def test_errors_are_sorted_across_files_and_documents_before_a_syntax_error_coun
 
 
 def test_valid_documents_of_every_kind() -> None:
-    text = ORCH.replace("{type: record, object: Case}", "{type: record, object: Case,"
-                        " when: updated, condition: 'ISCHANGED(Status)', only_when_changed: true}")
+    text = ORCH.replace(
+        "{type: record, object: Case}",
+        "{type: record, object: Case,"
+        " when: updated, condition: 'ISCHANGED(Status)', only_when_changed: true}",
+    )
     text += """\
   - name: review
     entry: $Stages.s.Status = "Completed" && $Input.urgent
@@ -388,10 +405,8 @@ inputs:
         "Status", "picklist", values=("New", "Working", "Closed"), default='"New"'
     )
     assert case.field("Amount").scale == 2 and case.field("Account").object == "Account"
-    assert docs[3].spec == S.FlowSpec(
-        "touch", "update_record", params={"set": {"Status": "='Working'", "Subject":
-                                                  "=Subject & '!'"}}  # fmt: skip
-    )
+    touch = {"set": {"Status": "='Working'", "Subject": "=Subject & '!'"}}
+    assert docs[3].spec == S.FlowSpec("touch", "update_record", params=touch)
     assert docs[4].spec.fields[0].required is True
     assert docs[6].spec == S.CalendarSpec(
         "support_hours", "Europe/Berlin", {d: (("09:00", "17:00"),) for d in range(5)}
@@ -466,8 +481,10 @@ def test_documents_keep_their_text_and_reformatting_keeps_the_hash() -> None:
 
 
 def test_many_documents_in_one_file() -> None:
-    text = "kind: object\nname: A\nfields: [{name: N, type: text}]\n---\n---\n" \
-           "# B\nkind: object\nname: B\nfields: [{name: N, type: text}]\n...\n"
+    text = (
+        "kind: object\nname: A\nfields: [{name: N, type: text}]\n---\n---\n"
+        "# B\nkind: object\nname: B\nfields: [{name: N, type: text}]\n...\n"
+    )
     docs = load(("x.yaml", text))
     assert [(d.name, d.position.line, d.text) for d in docs] == [
         ("A", 1, "kind: object\nname: A\nfields: [{name: N, type: text}]\n"),

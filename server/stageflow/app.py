@@ -22,8 +22,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     """Build the Stageflow web app: settings, database (created or upgraded), blueprints.
 
     ``config`` overrides every other source of settings (see :mod:`stageflow.config`);
-    tests pass ``{"database_url": …}`` here, and a ``clock`` to control time. Raises :class:`stageflow.config.ConfigError`
-    for a bad setting.
+    tests pass ``{"database_url": …}`` here, and a ``clock`` to control time.  Raises
+    :class:`stageflow.config.ConfigError` for a bad setting.
     """
     settings = load_config(config)
     instance_dir = settings["instance_dir"]

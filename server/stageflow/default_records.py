@@ -7,25 +7,43 @@ completing) commit together.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from . import fastsql
 from .clock import Clock, SystemClock
+from .db import database
 from .extension import Change, Page, Record, RecordSource
 from .hookspecs import hookimpl
 from .models import Record as RecordRow
 from .models import User
 
+# User names never change (users are deactivated, not renamed), so their names are
+# remembered per database instead of joined into every record read.
+_NAMES: weakref.WeakKeyDictionary[Any, dict[int, str]] = weakref.WeakKeyDictionary()
+
+
+def _user_name(user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    names = _NAMES.setdefault(database.obj, {})
+    if user_id not in names:
+        row = User.select(User.name).where(User.id == user_id).first()
+        if row is None:
+            return None
+        names[user_id] = row.name
+    return names[user_id]
+
 
 def _as_record(row: RecordRow) -> Record:
-    owner = row.owner.name if row.owner_id else None
     return {
         "Id": str(row.id),
-        "Owner": owner,
+        "Owner": _user_name(row.owner_id),
         "CreatedAt": row.created_at.isoformat(),
         "UpdatedAt": row.updated_at.isoformat(),
-        "CreatedBy": row.created_by.name if row.created_by_id else None,
-        "UpdatedBy": row.updated_by.name if row.updated_by_id else None,
+        "CreatedBy": _user_name(row.created_by_id),
+        "UpdatedBy": _user_name(row.updated_by_id),
         **row.data,
     }
 
@@ -33,9 +51,8 @@ def _as_record(row: RecordRow) -> Record:
 def _row(object_name: str, record_id: str) -> RecordRow | None:
     if not str(record_id).isdigit():
         return None
-    return RecordRow.get_or_none(
-        (RecordRow.id == int(record_id)) & (RecordRow.object == object_name)
-    )
+    rows = fastsql.select_where(RecordRow, RecordRow.id, int(record_id))
+    return rows[0] if rows and rows[0].object == object_name else None
 
 
 class BuiltinRecordSource(RecordSource):
@@ -91,7 +108,7 @@ class BuiltinRecordSource(RecordSource):
         row.prior = dict(row.data)
         row.data = {**row.data, **values}
         row.updated_at = self.clock.now()
-        row.save()
+        fastsql.update_rows([row], [RecordRow.prior, RecordRow.data, RecordRow.updated_at])
         return _as_record(row)
 
     def delete(self, object: str, id: str) -> None:

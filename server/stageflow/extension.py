@@ -73,7 +73,7 @@ class StepContext:
         return f"{self.step_run_id}:{self.attempt}"
 
 
-class StepWaiting(Exception):  # noqa: N818 - a signal, not an error
+class StepWaiting(Exception):
     """Raised by a step that cannot finish yet: the engine keeps it InProgress.
 
     The engine asks the step again on every later event of its run (``wait``), or

@@ -23,7 +23,7 @@ class DefinitionError:
         return (self.position.file, self.position.line, self.position.column, self.message)
 
 
-class DefinitionErrors(Exception):  # noqa: N818 (it holds many DefinitionError s)
+class DefinitionErrors(Exception):
     """A deploy was refused: every problem found, sorted by file, line and column."""
 
     def __init__(self, errors: Iterable[DefinitionError]) -> None:

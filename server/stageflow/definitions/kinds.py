@@ -12,6 +12,7 @@ import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -64,7 +65,7 @@ def formula_literal(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int | float):
-        return repr(value)
+        return format(Decimal(str(value)), "f")  # formulas have no exponent notation
     if isinstance(value, dt.datetime):
         return f'DATETIMEVALUE("{value.isoformat()}")'
     if isinstance(value, dt.date):
@@ -156,6 +157,10 @@ def _check_field(scope: str) -> Any:
         if "scale" in values and type_ != "number":
             ctx.error((*path, "scale"), "scale is only for number fields", at_key=True)
         raw = ctx.document.data_at((*path, "default"))
+        literal = isinstance(raw, str) and not raw.startswith("=")
+        if type_ == "picklist" and literal and raw not in values["values"]:
+            choices = ", ".join(values["values"])
+            ctx.error((*path, "default"), f"default {raw!r} is not one of the values: {choices}")
         if "default" in values:
             is_formula = isinstance(raw, str) and raw.startswith("=")
             ctx.formulas.append(FormulaSite(
@@ -314,7 +319,8 @@ RETRY = mapping("retry", {
 def _due(ctx: Context, path: Path, value: Any) -> Any:
     """``due``: a duration, or a formula giving a date or date and time."""
     if isinstance(value, str) and not value.lstrip()[:1].isdigit():
-        return formula("run", "date")(ctx, path, value) and value
+        formula("run", "date")(ctx, path, value)  # records it, to check in the second pass
+        return value
     return duration_text(ctx, path, value)
 
 
@@ -454,13 +460,14 @@ def hours(ctx: Context, path: Path, value: Any) -> Any:
     for key, ranges in value.items():
         days = _days(key)
         if days is None:
-            valid = ctx.error((*path, key), f"invalid weekday {key!r}: use mon, tue, wed, thu,"
-                              " fri, sat, sun or a range such as mon-fri", at_key=True) and False
+            ctx.error((*path, key), f"invalid weekday {key!r}: use mon, tue, wed, thu, fri, sat,"
+                      " sun or a range such as mon-fri", at_key=True)  # fmt: skip
+            valid = False
             continue
         for day in days:
             if day in result:
-                valid = ctx.error((*path, key), f"{WEEKDAYS[day]} has working hours twice",
-                                  at_key=True) and False  # fmt: skip
+                ctx.error((*path, key), f"{WEEKDAYS[day]} has working hours twice", at_key=True)
+                valid = False
         checked = _ranges(ctx, (*path, key), ranges)
         valid = valid and checked is not INVALID
         result.update({day: checked for day in days})
@@ -577,5 +584,3 @@ def check_document(ctx: Context, step_types: Mapping[str, StepType]) -> Any:
     if data["kind"] == "flow":
         return check_flow(ctx, data, step_types)
     return SHAPES[data["kind"]](ctx, (), data)
-
-

@@ -97,8 +97,10 @@ def load_definitions(
         errors += item.ctx.errors
     if errors:
         raise DefinitionErrors(errors)
-    return [
-        Document(item.kind, item.name or DIRECTORY_NAME, item.spec, item.ctx.document.text,
-                 item.ctx.document.hash, item.ctx.document.position)  # fmt: skip
-        for item in parsed
-    ]
+    return [_document(item) for item in parsed]
+
+
+def _document(item: Parsed) -> Document:
+    yaml = item.ctx.document
+    name = item.name or DIRECTORY_NAME
+    return Document(item.kind, name, item.spec, yaml.text, yaml.hash, yaml.position)

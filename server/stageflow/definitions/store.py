@@ -9,6 +9,7 @@ orchestrations run only once a version is activated (``activate=True`` on deploy
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -70,6 +71,7 @@ def deploy(
 ) -> list[Deployed]:
     """Store every document as a new version (or none, when unchanged), atomically."""
     results = []
+    forget_active()  # also when the deploy rolls back
     with database.atomic():
         for document in documents:
             origin = source or getattr(getattr(document, "position", None), "file", None)
@@ -109,6 +111,7 @@ def _deploy_one(
 
 
 def _make_active(version: DefinitionVersion) -> None:
+    forget_active()
     (
         DefinitionVersion.update(active=False)
         .where(
@@ -132,6 +135,7 @@ def activate(kind: str, name: str, version: int | None) -> DefinitionVersion:
 def deactivate(kind: str, name: str) -> None:
     """Leave no version active: no new runs start; running ones go on."""
     definition = _definition(kind, name)
+    forget_active()
     DefinitionVersion.update(active=False).where(
         DefinitionVersion.definition == definition
     ).execute()
@@ -155,6 +159,31 @@ def find_version(kind: str, name: str, version: int | None = None) -> Definition
     if row is None:
         raise DefinitionNotFound(f"{kind} {name!r} has no version {version}")
     return row
+
+
+#: How long a process trusts what it read about active versions.  A deploy in this
+#: process is seen at once; one in another process within this many seconds.
+ACTIVE_CACHE_SECONDS = 2.0
+_ACTIVE: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], tuple[int, float]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def forget_active() -> None:
+    """Drop what this process remembers about active versions (after a change)."""
+    _ACTIVE.pop(database.obj, None)
+
+
+def active_version_id(kind: str, name: str) -> int:
+    """The id of the active version, remembered for a moment (hot path of the engine)."""
+    cache = _ACTIVE.setdefault(database.obj, {})
+    hit = cache.get((kind, name))
+    now = time.monotonic()
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    version_id = active_version(kind, name).id
+    cache[kind, name] = (version_id, now + ACTIVE_CACHE_SECONDS)
+    return version_id
 
 
 def active_version(kind: str, name: str) -> DefinitionVersion:
@@ -191,8 +220,8 @@ def spec_of(version_id: int, kind: str) -> Spec:
 
 def active_spec(kind: str, name: str) -> tuple[int, Spec]:
     """The active version's id and spec.  DefinitionNotFound if none is active."""
-    row = active_version(kind, name)
-    return row.id, spec_of(row.id, kind)
+    version_id = active_version_id(kind, name)
+    return version_id, spec_of(version_id, kind)
 
 
 def active_specs(kind: str | None = None) -> dict[str, dict[str, Spec]]:

@@ -14,8 +14,8 @@ from typing import Any
 from stageflow.grammar import FormulaError, compile_formula
 
 from . import spec as S
-from .kinds import FormulaSite, parameter_value
 from .errors import DefinitionError
+from .kinds import ASSIGNEE_TARGET, FormulaSite, parameter_value
 from .shapes import INVALID, Context, suggestion
 from .steptypes import StepType
 from .yamlio import Path
@@ -161,11 +161,16 @@ def _walk_formulas(path: Path, value: Any, expected: str | None) -> Iterator[For
 # -- per kind --------------------------------------------------------------------------
 
 
+def check_lookups(deploy: Deploy, ctx: Context, fields: tuple[S.FieldSpec, ...]) -> None:
+    """Every lookup field points to a known object."""
+    for i, field in enumerate(fields):
+        if field.type == "lookup" and field.object not in deploy.known["object"]:
+            deploy.unknown(ctx, ("fields", i, "object"), "object", field.object or "")
+
+
 def check_object(deploy: Deploy, item: Parsed) -> None:
     obj: S.ObjectSpec = item.spec
-    for i, field in enumerate(obj.fields):
-        if field.type == "lookup" and field.object not in deploy.known["object"]:
-            deploy.unknown(item.ctx, ("fields", i, "object"), "object", field.object or "")
+    check_lookups(deploy, item.ctx, obj.fields)
     schema = {**record_schema(obj, deploy.known["object"]), **USER_GLOBALS}
     for site in item.ctx.formulas:
         check_formula(item.ctx, site, schema)
@@ -173,6 +178,7 @@ def check_object(deploy: Deploy, item: Parsed) -> None:
 
 def check_flow(deploy: Deploy, item: Parsed) -> None:
     flow: S.FlowSpec = item.spec
+    check_lookups(deploy, item.ctx, flow.fields)
     schema = {field.name: field.formula_type for field in flow.fields}
     schema.update({**USER_GLOBALS, **RUN_GLOBALS})
     for site in item.ctx.formulas:
@@ -221,8 +227,11 @@ def check_step(deploy: Deploy, ctx: Context, path: Path, step: S.StepSpec,
     raw = ctx.document.data_at(path)
     kind = "interactive" if step_type.interactive else "background"
     if step_type.interactive and step.assignee is None:
-        ctx.error(path, f"step {step.name!r} calls the interactive flow {step.flow!r}:"
-                  " it needs an assignee (user:NAME, queue:NAME, group:NAME or a formula)")
+        ctx.error(
+            path,
+            f"step {step.name!r} calls the interactive flow {step.flow!r}:"
+            " it needs an assignee (user:NAME, queue:NAME, group:NAME or a formula)",
+        )
     only = ("retry",) if step_type.interactive else ("assignee", "exit", "sla")
     for key in only:
         if key in raw:
@@ -231,8 +240,28 @@ def check_step(deploy: Deploy, ctx: Context, path: Path, step: S.StepSpec,
     calendar = (step.sla or {}).get("calendar")
     if calendar is not None and calendar not in deploy.known["calendar"]:
         deploy.unknown(ctx, (*path, "sla", "calendar"), "calendar", calendar)
+    check_targets(deploy, ctx, path, raw)
     check_step_inputs(deploy, ctx, path, step, step_type, schema)
-    check_flow_in_run(deploy, ctx, path, step, flow, step_type, orchestration, schema)
+    check_flow_in_run(deploy, ctx, path, step, flow, step_type, schema, orchestration.name)
+
+
+def check_targets(deploy: Deploy, ctx: Context, path: Path, raw: dict) -> None:
+    """Literal assignees and SLA targets are ``kind:name``; named users must exist."""
+    places: list[tuple[Path, Any]] = []
+    if isinstance(raw.get("assignee"), str) and ASSIGNEE_TARGET.match(raw["assignee"]):
+        places.append(((*path, "assignee"), raw["assignee"]))
+    sla = raw.get("sla") if isinstance(raw.get("sla"), dict) else {}
+    for i, escalation in enumerate(sla.get("escalations") or []):
+        where = (*path, "sla", "escalations", i)
+        if "reassign" in escalation:
+            places.append(((*where, "reassign"), escalation["reassign"]))
+        notify = escalation.get("notify") or []
+        places += [((*where, "notify", j), t) for j, t in enumerate(notify) if t != "assignee"]
+    for where, target in places:
+        if not ASSIGNEE_TARGET.match(target):
+            ctx.error(where, f"invalid target {target!r}: use user:NAME, queue:NAME or group:NAME")
+        elif target.startswith("user:") and target[5:] not in deploy.users:
+            deploy_users_error(ctx, where, target[5:], deploy.users)
 
 
 def check_step_inputs(deploy: Deploy, ctx: Context, path: Path, step: S.StepSpec,
@@ -251,15 +280,15 @@ def check_step_inputs(deploy: Deploy, ctx: Context, path: Path, step: S.StepSpec
 
 
 def check_flow_in_run(deploy: Deploy, ctx: Context, path: Path, step: S.StepSpec,
-                      flow: S.FlowSpec, step_type: StepType,
-                      orchestration: S.OrchestrationSpec, schema: dict[str, str]) -> None:  # fmt: skip
+                      flow: S.FlowSpec, step_type: StepType, schema: dict[str, str],
+                      orchestration: str) -> None:  # fmt: skip
     """The flow's own parameter formulas, with this orchestration's names."""
     flow_ctx = deploy.contexts.get(("flow", flow.name))
     for site in parameter_formulas(flow.params, step_type):
         if site.path[0] in step.inputs or (flow.name, site.path) in deploy.failed_flow_formulas:
             continue
         if flow_ctx is not None:
-            note = f" (in orchestration {orchestration.name!r}, step {step.name!r})"
+            note = f" (in orchestration {orchestration!r}, step {step.name!r})"
             check_formula(flow_ctx, site, schema, note)
             continue
         try:
@@ -341,4 +370,3 @@ def validate(parsed: list[Parsed], *, step_types: Mapping[str, StepType], active
         for item in deploy.of_kind(kind):
             if not item.ctx.broken:
                 CHECKS[kind](deploy, item)
-

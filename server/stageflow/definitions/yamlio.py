@@ -230,9 +230,7 @@ class _Builder:
             self.errors.append(DefinitionError(self.values[path], f"invalid value: {problem}"))
             return node.value
         if isinstance(value, str):
-            self.spans[path] = _Span(
-                node.start_mark.index, node.end_mark.index, node.style, value
-            )
+            self.spans[path] = _Span(node.start_mark.index, node.end_mark.index, node.style, value)
         return value
 
     def build_mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict:
@@ -321,6 +319,7 @@ def read_documents(
     A syntax error ends the file (the documents before it are still returned); a
     document over a limit is refused with an error at the place it was detected.
     """
+    text = text.removeprefix("\ufeff")  # a byte order mark is not content
     source = _Source(file, text)
     if len(text.encode()) > limits.max_file_bytes:
         message = f"the file is larger than {limits.max_file_bytes:,} bytes"

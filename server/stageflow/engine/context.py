@@ -28,7 +28,7 @@ class RunValues:
         record: Callable[[], Mapping[str, Any] | None],
         prior: Callable[[], Mapping[str, Any] | None],
         follow: Callable[[Mapping[str, Any], str], Mapping[str, Any] | None],
-        user: Mapping[str, Any] | None = None,
+        user: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         self.run = run
         self.spec = spec
@@ -37,7 +37,7 @@ class RunValues:
         self._record = record
         self._prior = prior
         self._follow = follow
-        self.user = user or {}
+        self._user = user
         self._cache: dict[str, Any] = {}
 
     def resolve(self, path: str) -> Any:
@@ -71,7 +71,7 @@ class RunValues:
         if head == "$Run":
             return {"Id": str(self.run.id), "StartedAt": self.run.started_at}.get(rest)
         if head == "$User":
-            return T.normalize(self.user.get(rest))
+            return T.normalize((self._user() if self._user else {}).get(rest))
         return self._on_record(self._record(), path)
 
     def _input(self, name: str) -> Any:

@@ -45,18 +45,23 @@ def claim(owner: str, now: dt.datetime, lease: dt.timedelta, limit: int = 10) ->
         return list(Job.select().where(Job.id.in_(ids)).order_by(Job.run_at, Job.id))
 
 
-def still_mine(job: Job, owner: str) -> bool:
-    """Whether ``owner`` still holds the job (inside the transaction doing its work)."""
-    query = Job.select(Job.id).where(
-        (Job.id == job.id) & (Job.lease_owner == owner) & (Job.status == JobStatus.LEASED)
-    )
-    if not is_sqlite():
-        query = query.for_update()
-    return query.exists()
+def take(batch: list[Job], owner: str) -> list[Job]:
+    """Remove the jobs ``owner`` still holds, in the transaction doing their work.
+
+    Jobs whose lease was lost (expired and taken by another worker) are left out: their
+    work must not be done here.  The removal commits, or rolls back, with the work.
+    """
+    ids = [job.id for job in batch]
+    remaining = set()
+    held = (Job.id.in_(ids)) & (Job.lease_owner == owner) & (Job.status == JobStatus.LEASED)
+    if Job.delete().where(held).execute() != len(ids):
+        # Some lease was lost; we deleted only ours: what remains is someone else's.
+        remaining = {row.id for row in Job.select(Job.id).where(Job.id.in_(ids))}
+    return [job for job in batch if job.id not in remaining]
 
 
 def finish(job: Job) -> None:
-    """The job's work is committed with this transaction: remove it."""
+    """Remove a job (its work is committed with this transaction)."""
     Job.delete().where(Job.id == job.id).execute()
 
 

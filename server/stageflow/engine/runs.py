@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import fastsql
 from ..clock import Clock
 from ..db import database, is_sqlite
 from ..definitions import store
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 SYSTEM = "system"
 #: Unexpected failures (not StepError) of one job before its step goes to Error.
 MAX_JOB_ATTEMPTS = 5
+#: Steps that may run inline in one worker transaction after the jobs it took.
+INLINE_STEPS = 50
 
 
 class EngineError(Exception):
@@ -56,6 +59,25 @@ class RunState:
     events: list[dict[str, Any]] = field(default_factory=list)
     record_cache: dict[str, Any] = field(default_factory=dict)
     queued: bool = False  # jobs were written: wake the workers after commit
+    dirty: dict[int, Any] = field(default_factory=dict)  # rows to write before commit
+    ready: list[StepRun] = field(default_factory=list)  # steps to run in this transaction
+    inline: int = 0  # how many more started steps may run in this transaction
+
+    def touch(self, row: Any) -> None:
+        """Remember a changed row; it is written once, before the commit."""
+        self.dirty[id(row)] = row
+
+    def write(self) -> None:
+        """Write every changed row: one UPDATE per table for all its changed rows."""
+        by_model: dict[type, list[Any]] = {}
+        for row in self.dirty.values():
+            if row.dirty_fields:
+                by_model.setdefault(type(row), []).append(row)
+        for rows in by_model.values():
+            fastsql.update_rows(rows, {f for row in rows for f in row.dirty_fields})
+            for row in rows:
+                row._dirty.clear()
+        self.dirty.clear()
 
     def stage_spec(self, row: StageRun) -> StageSpec:
         return self.spec.stages[row.position]
@@ -117,7 +139,7 @@ class Engine:
             record=lambda: self._record(state, "current"),
             prior=lambda: self._record(state, "prior"),
             follow=self._follow,
-            user=self._user(run),
+            user=lambda: self._user(run),
         )
 
     def _record(self, state: RunState, which: str) -> Mapping[str, Any] | None:
@@ -166,15 +188,15 @@ class Engine:
 
     def load(self, run_id: int, actor: str = SYSTEM) -> RunState:
         """Load a run for an event (locking its row on PostgreSQL)."""
-        query = Run.select().where(Run.id == run_id)
-        if not is_sqlite():
-            query = query.for_update()
-        run = query.first()
+        if is_sqlite():  # BEGIN IMMEDIATE already holds the write lock
+            run = next(iter(fastsql.select_where(Run, Run.id, run_id)), None)
+        else:
+            run = Run.select().where(Run.id == run_id).for_update().first()
         if run is None:
             raise EngineError(f"No run with id {run_id}", 404)
         spec = store.spec_of(run.orchestration_id, "orchestration")
-        stages = list(StageRun.select().where(StageRun.run == run).order_by(StageRun.position))
-        steps = {row.name: row for row in StepRun.select().where(StepRun.run == run)}
+        stages = fastsql.select_where(StageRun, StageRun.run, run_id, StageRun.position)
+        steps = {row.name: row for row in fastsql.select_where(StepRun, StepRun.run, run_id)}
         return RunState(run, spec, stages, steps, actor)  # type: ignore[arg-type]
 
     def _event(
@@ -218,15 +240,16 @@ class Engine:
                 row.started_at = now
         if status in FINISHED or status == Status.ERROR:
             row.finished_at = now
-        elif isinstance(row, Run) or status == Status.IN_PROGRESS:
+        elif row.finished_at is not None and status == Status.IN_PROGRESS:
             row.finished_at = None
-        row.save()
+        state.touch(row)
         self._event(state, kind, subject, old, status, reason)
 
     def _flush(self, state: RunState) -> list[RunEvent]:
+        state.write()
         if not state.events:
             return []
-        Event.insert_many(state.events).execute()
+        fastsql.insert_rows(Event, state.events)
         name = state.spec.name
         out = [
             RunEvent(
@@ -319,18 +342,21 @@ class Engine:
             started_at=now,
             updated_at=now,
         )
-        StageRun.insert_many(
-            [{"run": run, "name": s.name, "position": i} for i, s in enumerate(spec.stages)]
-        ).execute()
-        stage_ids = {row.position: row.id for row in StageRun.select().where(StageRun.run == run)}
-        StepRun.insert_many(
+        fastsql.insert_rows(
+            StageRun,
+            [{"run": run.id, "name": s.name, "position": i} for i, s in enumerate(spec.stages)],
+        )
+        stages = fastsql.select_where(StageRun, StageRun.run, run.id, StageRun.position)
+        fastsql.insert_rows(
+            StepRun,
             [
-                {"run": run, "stage_run": stage_ids[i], "name": step.name}
+                {"run": run.id, "stage_run": stages[i].id, "name": step.name}
                 for i, stage in enumerate(spec.stages)
                 for step in stage.steps
-            ]
-        ).execute()
-        state = self.load(run.id, actor or SYSTEM)
+            ],
+        )
+        steps = {row.name: row for row in fastsql.select_where(StepRun, StepRun.run, run.id)}
+        state = RunState(run, spec, stages, steps, actor or SYSTEM)
         self._set(state, state.run, Status.IN_PROGRESS, "launched")
         self._advance(state)
         return state
@@ -452,6 +478,9 @@ class Engine:
         self._set(state, step, Status.IN_PROGRESS)
         if step_type.interactive:
             self._assign(state, spec, step)
+        elif state.inline > 0:  # a worker's transaction: run it here, no job needed
+            state.inline -= 1
+            state.ready.append(step)
         else:
             self._enqueue(state, step)
 
@@ -489,7 +518,6 @@ class Engine:
     ) -> StepContext:
         parameters = self._value(state, {**flow.params, **spec.inputs})
         run = state.run
-        record = self._record(state, "current")
         return StepContext(
             step=step.name,
             parameters=parameters,
@@ -497,7 +525,7 @@ class Engine:
             run_id=run.id,
             step_run_id=step.id,
             attempt=step.attempt,
-            record={k: v for k, v in record.items() if k != "__object__"} if record else None,
+            record=_LazyRecord(lambda: self._record(state, "current")) if run.record_id else None,
             inputs=run.inputs or {},
             record_ref=(run.record_object, run.record_id) if run.record_object else None,
             services=_Services(self, state, step),
@@ -528,6 +556,7 @@ class Engine:
             else:
                 self._step_failed(state, spec, step, error)
             return
+        state.record_cache.clear()  # the step may have changed the record
         if not waiting:
             self._complete_step(state, step, outputs)
 
@@ -554,7 +583,7 @@ class Engine:
             step.attempt += 1
             step.idempotency_key = f"{step.id}:{step.attempt}"
             step.error = error.message
-            step.save()
+            state.touch(step)
             self._event(
                 state,
                 "step",
@@ -587,10 +616,11 @@ class Engine:
         run = state.run
         if run.status not in (Status.COMPLETED, Status.ERROR, Status.CANCELED):
             return
+        state.write()
         parents = StepRun.select().where(
             (StepRun.child_run == run.id) & (StepRun.status == Status.IN_PROGRESS)
         )
-        for parent in parents:
+        for parent in list(parents):
             parent_state = self.load(parent.run_id, state.actor)
             row = parent_state.steps[parent.name]
             if run.status == Status.COMPLETED:
@@ -599,48 +629,65 @@ class Engine:
                 self._advance(parent_state)
             else:
                 self._fail(parent_state, row, f"child run {run.id} ended {run.status}")
+            parent_state.write()
             state.events.extend(parent_state.events)
             state.queued |= parent_state.queued
             parent_state.events.clear()
 
     # -- jobs ----------------------------------------------------------------------------
 
-    def process(self, job: Job, owner: str) -> None:
-        """Do one leased job: its effects and its removal commit together."""
+    def process(self, batch: list[Job], owner: str) -> None:
+        """Do leased jobs of one run in one transaction, with the steps they lead to.
+
+        The jobs' removal commits with their effects.  Background steps that become
+        ready meanwhile run in the same transaction too (up to :data:`INLINE_STEPS`), so
+        a run of quick steps needs no job rows beyond the first.
+        """
 
         def work() -> RunState | list[RunState]:
-            if not jobs.still_mine(job, owner):
+            mine = jobs.take(batch, owner)
+            step_ids = [job.payload.get("step_run") for job in mine if job.kind == "step"]
+            attempts = {job.payload.get("step_run"): job.payload.get("attempt") for job in mine}
+            rows = list(StepRun.select(StepRun.id, StepRun.run).where(StepRun.id.in_(step_ids)))
+            if not rows:
                 return []
-            jobs.finish(job)
-            if job.kind != "step":
-                log.warning("unknown job kind %r dropped", job.kind)
-                return []
-            step = StepRun.get_or_none(StepRun.id == job.payload.get("step_run"))
-            if step is None:
-                return []
-            state = self.load(step.run_id)
-            step = state.steps[step.name]
-            if (
-                step.status != Status.IN_PROGRESS
-                or step.attempt != job.payload.get("attempt")
-                or state.run.status != Status.IN_PROGRESS
-            ):
-                return state  # overtaken by another event (cancel, skip, a newer attempt)
-            self._execute(state, step)
-            self._advance(state)
+            state = self.load(rows[0].run_id)
+            state.inline = INLINE_STEPS
+            by_id = {row.id: row for row in state.steps.values()}
+            for row in rows:
+                step = by_id[row.id]
+                if step.status == Status.IN_PROGRESS and step.attempt == attempts[row.id]:
+                    state.ready.append(step)  # else: overtaken (cancel, skip, newer attempt)
+            self._run_ready(state)
             return state
 
         self._transaction(work)
 
-    def work(self, owner: str, limit: int = 10) -> int:
-        """Claim and do due jobs; return how many were claimed."""
+    def _run_ready(self, state: RunState) -> None:
+        """Execute the steps waiting in ``state.ready``, moving the run on after each."""
+        while state.ready:
+            step = state.ready.pop(0)
+            if step.status != Status.IN_PROGRESS or state.run.status != Status.IN_PROGRESS:
+                continue
+            self._execute(state, step)
+            self._advance(state)
+        for step in state.ready:  # left over when the run stopped: keep them durable
+            self._enqueue(state, step)
+        state.ready.clear()
+
+    def work(self, owner: str, limit: int = 20) -> int:
+        """Claim due jobs and do them, one transaction per run; return how many."""
         claimed = jobs.claim(owner, self.clock.now(), self.lease, limit)
+        batches: dict[Any, list[Job]] = {}
         for job in claimed:
+            batches.setdefault(job.run_id, []).append(job)
+        for batch in batches.values():
             try:
-                self.process(job, owner)
-            except Exception as error:  # a bug or a lost database: retry the job later
-                log.exception("job %s failed", job.id)
-                self._job_crashed(job, f"{type(error).__name__}: {error}")
+                self.process(batch, owner)
+            except Exception as error:  # a bug or a lost database: retry the jobs later
+                log.exception("jobs %s failed", [job.id for job in batch])
+                for job in batch:
+                    self._job_crashed(job, f"{type(error).__name__}: {error}")
         return len(claimed)
 
     def _job_crashed(self, job: Job, error: str) -> None:
@@ -767,7 +814,7 @@ class Engine:
             raise EngineError(f"Only a step in Error can be retried; {row.name} is {row.status}")
         self._reopen(state, row, reason)
         row.status = Status.NOT_STARTED  # starts afresh: resolves the active flow again
-        row.save()
+        state.touch(row)
         stage = next(s for s in state.stages if s.id == row.stage_run_id)
         spec = next(s for s, r in state.steps_of(stage) if r.id == row.id)
         self._start_step(state, stage, spec, row)
@@ -839,11 +886,35 @@ class _Services:
             raise StepError(f"could not launch {name!r}: {error.message}", retry=False) from None
         if wait and child.run.status == Status.IN_PROGRESS:
             self._step.child_run = child.run.id
-            self._step.save()
+            self._state.touch(self._step)
+        child.write()
         self._state.events.extend(child.events)
         self._state.queued |= child.queued
         child.events.clear()
         return child.run.id, str(child.run.status)
+
+
+class _LazyRecord(Mapping[str, Any]):
+    """The run's record for a step, read only if the step looks at it."""
+
+    def __init__(self, load: Callable[[], Mapping[str, Any] | None]) -> None:
+        self._load = load
+        self._values: dict[str, Any] | None = None
+
+    def _data(self) -> dict[str, Any]:
+        if self._values is None:
+            loaded = self._load() or {}
+            self._values = {k: v for k, v in loaded.items() if k != "__object__"}
+        return self._values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data()[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
 
 
 def _split_subject(subject: str | None) -> tuple[str, str]:

@@ -26,7 +26,8 @@ from stageflow.db import database
 from stageflow.definitions.deploy import deploy_sources
 from stageflow.models import Record, Run, utcnow
 
-DEFINITIONS = """
+DEFINITIONS = (
+    """
 kind: object
 name: Ticket
 fields:
@@ -37,15 +38,17 @@ fields:
   - {name: D, type: number}
   - {name: E, type: number}
   - {name: F, type: number}
-""" + "".join(
-    f"""---
+"""
+    + "".join(
+        f"""---
 kind: flow
 name: set_{field}
 type: update_record
 set: {{{field}: 1}}
 """
-    for field in "ABCDEF"
-) + """---
+        for field in "ABCDEF"
+    )
+    + """---
 kind: orchestration
 name: three_by_two
 object: Ticket
@@ -63,6 +66,7 @@ stages:
       - {name: e, flow: set_E}
       - {name: f, flow: set_F}
 """
+)
 
 
 def peak_memory_mb() -> float:

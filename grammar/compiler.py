@@ -47,10 +47,13 @@ class Formula:
         type: the result type ("Number", "Text", ... or "Any" where unknown).
         fields: the field paths it reads, in order of first use.
         functions: the names of the functions it calls.
+        reads_clock: whether its value depends on the time (NOW, TODAY, TIMENOW).
         python: the generated Python source, for the curious.
     """
 
-    __slots__ = ("evaluate", "fields", "functions", "limits", "python", "source", "type")
+    __slots__ = (
+        "evaluate", "fields", "functions", "limits", "python", "reads_clock", "source", "type",
+    )  # fmt: skip
 
     def __init__(self, source: str, type_: str, fields: tuple[str, ...],
                  functions: tuple[str, ...], python: str, evaluate: Any,
@@ -62,6 +65,7 @@ class Formula:
         self.python = python
         self.limits = limits
         self.evaluate = evaluate
+        self.reads_clock = False
 
     def test(
         self, values: Mapping[str, Any] | Any = None, prior: Any = None, **kwargs: Any
@@ -131,6 +135,7 @@ class _Compiler:
         self.called: list[str] = []
         self.needs_env = False
         self.uses_clock = False
+        self.read_once: dict[str, str] = {}  # field path → temp of a read that always runs
 
     # small helpers
 
@@ -200,6 +205,8 @@ class _Compiler:
             raise error.located(self.source, node.line, node.column) from None
         if path not in self.fields:
             self.fields.append(path)
+        if path in self.read_once:  # read before, unconditionally: reuse it
+            return type_, self.read_once[path]
         out = self.temp()
         key = self.bind(path)
         self.site(node)
@@ -215,6 +222,8 @@ class _Compiler:
                       f"{out} = _normalize({out})")  # fmt: skip
         else:
             self.emit(f"if {out}.__class__ not in _NORMAL: {out} = _normalize({out})")
+        if self.depth == 2:  # top level: runs before everything after it
+            self.read_once[path] = out
         return type_, out
 
     # operators
@@ -382,10 +391,19 @@ class _Compiler:
 
     def emit_call(self, function: Function, node: Call, args: list[str], result_type: str) -> str:
         out = self.temp()
-        if function.inline:
+        if function.blanks == "propagate" and "None" in args:
+            self.emit(f"{out} = None")  # a NULL argument: blank, decided now
+            return out
+        template = function.inline_for(len(args))
+        if template is not None:
             impl = self.bind(function.implementation, "_f")
-            self.uses_clock |= "now" in function.inline
-            self.emit(f"{out} = " + function.inline.format(*args, f=impl))
+            self.uses_clock |= "now" in template
+            code = template.format(*args, f=impl)
+            if function.blanks == "propagate":
+                code = self.guarded(args, code)
+            self.emit(f"{out} = {code}")
+            if result_type in (T.TEXT, T.ANY):
+                self.emit(f"if {out} == '': {out} = None")
             return out
         impl = self.bind(function.implementation, "_f")
         call_args = ", ".join(args)
@@ -508,7 +526,12 @@ def _compile_case(c: _Compiler, function: Function, node: Call) -> tuple[str, st
                 _expected("function 'CASE()'", [subject_type], value_type), value_node
             ) from None
         textual = T.TEXT in {ops.operand_type(subject_type), ops.operand_type(value_type)}
-        c.emit(f"if _compare('=', {subject}, {value}, {textual}) is True:")
+        if T.ANY in (subject_type, value_type):
+            c.emit(f"if _compare('=', {subject}, {value}, {textual}) is True:")
+        elif textual:
+            c.emit(f"if ({subject} or '') == ({value} or ''):")
+        else:
+            c.emit(f"if {subject} is not None and {value} is not None and {subject} == {value}:")
         c.depth += 1
         c.emit(f"{matched} = True")
         result_type = _case_result(c, result_node, result_type, out)
@@ -595,6 +618,7 @@ def _prior_value(prior: Any, path: str, current: Any) -> Any:
 
 _RUNTIME = {
     "_Decimal": Decimal,
+    "_ZERO": Decimal(0),
     "_minus": T.NUMBER_CONTEXT.minus,
     "_NORMAL": _NORMAL,
     "_normalize": T.normalize,
@@ -703,8 +727,10 @@ def _compile_cached(
     type_, result = compiler.compile(tree)
     _result_check(type_, expected, source)
     python, evaluate = _build(source, compiler, result, type_, limits)
-    return Formula(source, type_, tuple(compiler.fields), tuple(compiler.called), python,
-                   evaluate, limits)  # fmt: skip
+    formula = Formula(source, type_, tuple(compiler.fields), tuple(compiler.called), python,
+                      evaluate, limits)  # fmt: skip
+    formula.reads_clock = compiler.uses_clock
+    return formula
 
 
 def compile_formula(

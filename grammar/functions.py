@@ -20,7 +20,7 @@ A function may have several signatures (overloads); the first that fits is used.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,10 +199,18 @@ class Function:
     examples: tuple[tuple[str, str], ...] = ()
     signature_text: str | None = None  # shown in the docs instead of the signatures
     provider: str = "builtin"
-    # Built-ins only: a Python expression the compiler writes in place of the call.
-    # {0}, {1}… are the (already evaluated) arguments, {f} the implementation; the
-    # locals ``now`` (the captured clock, aware UTC), ``tz`` and ``prior`` are in scope.
-    inline: str | None = None
+    # Built-ins only: a Python expression the compiler writes in place of the call, or
+    # such expressions by argument count.  {0}, {1}… are the (already evaluated)
+    # arguments, {f} the implementation; the locals ``now`` (the captured clock, aware
+    # UTC), ``tz`` and ``prior`` are in scope.  Blank arguments are handled as the
+    # function's ``blanks`` says, as for a call.
+    inline: str | Mapping[int, str] | None = None
+
+    def inline_for(self, count: int) -> str | None:
+        """The inline expression for a call with ``count`` arguments, if there is one."""
+        if isinstance(self.inline, Mapping):
+            return self.inline.get(count)
+        return self.inline
 
     def resolve(self, arg_types: Sequence[str]) -> tuple[Signature, str]:
         """Check the argument types; return the overload used and the result type.
@@ -382,7 +390,7 @@ def builtin(
     check: Callable[[Sequence[ArgInfo], str], None] | None = None,
     special: bool = False,
     signature_text: str | None = None,
-    inline: str | None = None,
+    inline: str | Mapping[int, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator for the built-in library: register the function in :data:`FUNCTIONS`."""
 

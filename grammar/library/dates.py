@@ -272,6 +272,9 @@ def DAY(date: dt.date) -> Decimal:
     return Decimal(date.day)
 
 
+_WEEKDAYS = (None, *(Decimal(n % 7 + 1) for n in range(1, 8)))  # isoweekday → 1 = Sunday
+
+
 @builtin("WEEKDAY", "(Date) -> Number", category=CATEGORY)
 def WEEKDAY(date: dt.date) -> Decimal:
     """The day of the week of a Date: 1 for Sunday, 2 for Monday … 7 for Saturday.
@@ -281,7 +284,7 @@ def WEEKDAY(date: dt.date) -> Decimal:
         WEEKDAY(DATE(2024, 3, 10)) → 1
         WEEKDAY(DATE(2024, 3, 9)) → 7
     """
-    return Decimal(date.isoweekday() % 7 + 1)
+    return _WEEKDAYS[date.isoweekday()]
 
 
 @builtin("DAYOFYEAR", "(Date) -> Number", category=CATEGORY)

@@ -167,6 +167,7 @@ def _check_includes(args: Sequence[ArgInfo], name: str) -> None:
     category="Logical",
     blanks="accept",
     check=_check_ispickval,
+    inline="({0} or '').casefold() == ({1} or '').casefold()",
 )
 def ISPICKVAL(value: str | None, literal: str | None) -> bool:
     """TRUE when the picklist's value equals the text literal, ignoring letter case.

@@ -119,7 +119,13 @@ def _parameter_value_error(name: str, problem: str, argument: int) -> FormulaTyp
 # -- length and parts ------------------------------------------------------------------------
 
 
-@builtin("LEN", "(Text) -> Number", category="Text", blanks="accept")
+@builtin(
+    "LEN",
+    "(Text) -> Number",
+    category="Text",
+    blanks="accept",
+    inline="_Decimal(len({0})) if {0} is not None else _ZERO",
+)
 def LEN(text: str | None) -> Decimal:
     """The number of characters in the text; blank text has length 0.
 
@@ -131,7 +137,12 @@ def LEN(text: str | None) -> Decimal:
     return Decimal(len(text or ""))
 
 
-@builtin("LEFT", "(Text, Number) -> Text", category="Text")
+@builtin(
+    "LEFT",
+    "(Text, Number) -> Text",
+    category="Text",
+    inline="{0}[:_n] if (_n := int({1})) > 0 else None",
+)
 def LEFT(text: str, count: Decimal) -> str | None:
     """The first `count` characters of the text. A count of zero or less gives blank, a
     count past the end gives the whole text, and a fractional count is truncated.
@@ -145,7 +156,12 @@ def LEFT(text: str, count: Decimal) -> str | None:
     return text[:n] if n > 0 else None
 
 
-@builtin("RIGHT", "(Text, Number) -> Text", category="Text")
+@builtin(
+    "RIGHT",
+    "(Text, Number) -> Text",
+    category="Text",
+    inline="{0}[-_n:] if (_n := int({1})) > 0 else None",
+)
 def RIGHT(text: str, count: Decimal) -> str | None:
     """The last `count` characters of the text, with the same rules as LEFT: zero or less
     gives blank, past the start gives the whole text, a fraction is truncated.
@@ -351,7 +367,7 @@ def _language(locale: str | None) -> str:
     return re.split(r"[_\-]", locale, maxsplit=1)[0].lower()
 
 
-@builtin("UPPER", "(Text, [Text]) -> Text", category="Text")
+@builtin("UPPER", "(Text, [Text]) -> Text", category="Text", inline={1: "{0}.upper()"})
 def UPPER(text: str, locale: str = "") -> str:
     """The text in capitals, with full Unicode case mapping (ß becomes SS). The optional
     locale switches to a language's rules: "tr" and "az" map i to İ, "lt" drops the dot
@@ -370,7 +386,7 @@ def UPPER(text: str, locale: str = "") -> str:
     return text.upper()
 
 
-@builtin("LOWER", "(Text, [Text]) -> Text", category="Text")
+@builtin("LOWER", "(Text, [Text]) -> Text", category="Text", inline={1: "{0}.lower()"})
 def LOWER(text: str, locale: str = "") -> str:
     """The text in small letters, with full Unicode case mapping. The optional locale
     switches to a language's rules: "tr" and "az" map I to dotless ı and İ to i; "lt"

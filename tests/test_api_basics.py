@@ -24,7 +24,9 @@ def assert_error(response, status: int, code: str) -> dict:  # type: ignore[no-u
 def test_health(client: FlaskClient) -> None:
     response = client.get("/api/health")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "version": __version__}
+    assert response.get_json() == {
+        "status": "ok", "database": "ok", "version": __version__, "workers": 0, "jobs": 0,
+    }  # fmt: skip
 
 
 def test_health_reports_a_database_failure(

@@ -1,0 +1,5 @@
+"""``python -m stageflow`` is the ``stageflow`` command."""
+
+from .cli import main
+
+main()

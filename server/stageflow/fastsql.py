@@ -65,30 +65,37 @@ def update_rows(rows: Sequence[peewee.Model], fields: Iterable[peewee.Field]) ->
 
 
 def insert_rows(model: type[peewee.Model], rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows (dicts of field name → value; defaults fill the rest) in one statement."""
+    """Insert rows (dicts of field name → value; defaults fill the rest) in one statement.
+
+    Every row must name the same fields as the first.
+    """
     if not rows:
         return
-    fields = [f for f in model._meta.sorted_fields if not f.primary_key]
+    given = tuple(rows[0])
+    fields = [f for f in model._meta.sorted_fields if f.name in given]
+    defaults = [f for f in model._meta.sorted_fields
+                if not f.primary_key and f.name not in given and f.default is not None]  # fmt: skip
 
     def build() -> str:
-        columns = ", ".join(f'"{f.column_name}"' for f in fields)
-        marks = ", ".join([database.param] * len(fields))
+        columns = ", ".join(f'"{f.column_name}"' for f in fields + defaults)
+        marks = ", ".join([database.param] * (len(fields) + len(defaults)))
         return f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'  # noqa: S608 - names from the model, values bound
 
-    text = _sql(("insert", model), build)
+    text = _sql(("insert", model, given), build)
+    filled = [_db(f, f.default() if callable(f.default) else f.default) for f in defaults]
     cursor = database.cursor()
-    cursor.executemany(text, [[_db(f, _value(f, row)) for f in fields] for row in rows])
+    cursor.executemany(text, [[_db(f, row[f.name]) for f in fields] + filled for row in rows])
 
 
-def _value(field: peewee.Field, row: dict[str, Any]) -> Any:
-    if field.name in row:
-        return row[field.name]
-    default = field.default
-    return default() if callable(default) else default
+_PLAIN = (peewee.CharField, peewee.TextField, peewee.IntegerField, peewee.BooleanField)
 
 
 def _db(field: peewee.Field, value: Any) -> Any:
     """A value as bound to a statement: JSON as its text (peewee would wrap it in SQL)."""
+    if value is None:
+        return None
     if isinstance(field, peewee.JSONField):
-        return None if value is None else field._dumps(value)
+        return field._dumps(value)
+    if isinstance(field, _PLAIN) and value.__class__ in (str, int, bool):
+        return value
     return field.db_value(value)

@@ -20,7 +20,12 @@ from .states import JobStatus
 
 def enqueue(kind: str, payload: dict[str, Any], *, run_id: int | None, at: dt.datetime) -> Job:
     """Add a job, due at ``at``, in the caller's transaction."""
-    return Job.create(kind=kind, payload=payload, run=run_id, run_at=at, created_at=at)
+    return Job.create(**row(kind, payload, run_id=run_id, at=at))
+
+
+def row(kind: str, payload: dict[str, Any], *, run_id: int | None, at: dt.datetime) -> dict:
+    """A job's row, for writing later with others (see ``fastsql.insert_rows``)."""
+    return {"kind": kind, "payload": payload, "run": run_id, "run_at": at, "created_at": at}
 
 
 def claim(owner: str, now: dt.datetime, lease: dt.timedelta, limit: int = 10) -> list[Job]:

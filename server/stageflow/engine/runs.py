@@ -62,6 +62,7 @@ class RunState:
     dirty: dict[int, Any] = field(default_factory=dict)  # rows to write before commit
     ready: list[StepRun] = field(default_factory=list)  # steps to run in this transaction
     inline: int = 0  # how many more started steps may run in this transaction
+    new_jobs: list[dict[str, Any]] = field(default_factory=list)  # jobs to write
 
     def touch(self, row: Any) -> None:
         """Remember a changed row; it is written once, before the commit."""
@@ -78,6 +79,8 @@ class RunState:
             for row in rows:
                 row._dirty.clear()
         self.dirty.clear()
+        fastsql.insert_rows(Job, self.new_jobs)
+        self.new_jobs.clear()
 
     def stage_spec(self, row: StageRun) -> StageSpec:
         return self.spec.stages[row.position]
@@ -286,10 +289,10 @@ class Engine:
         return result
 
     def _enqueue(self, state: RunState, step: StepRun, delay: float = 0) -> None:
+        """Queue the step's job; it is written with the event's other rows."""
         at = self.clock.now() + dt.timedelta(seconds=delay)
-        jobs.enqueue(
-            "step", {"step_run": step.id, "attempt": step.attempt}, run_id=state.run.id, at=at
-        )
+        state.new_jobs.append(jobs.row("step", {"step_run": step.id, "attempt": step.attempt},
+                                       run_id=state.run.id, at=at))  # fmt: skip
         state.queued = True
 
     # -- launching -----------------------------------------------------------------------

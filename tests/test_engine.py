@@ -15,7 +15,7 @@ from stageflow.definitions.deploy import deploy_sources
 from stageflow.engine.runs import EngineError
 from stageflow.models import Event, Job, Run, StepRun
 
-FLAKY_PLUGIN = '''
+FLAKY_PLUGIN = """
 from stageflow import BackgroundStepType, Parameter, StepError, hookimpl
 
 class Flaky(BackgroundStepType):
@@ -28,7 +28,7 @@ class Flaky(BackgroundStepType):
 def register_step_types():
     return [Flaky(name="flaky", parameters={"fail": Parameter("Checkbox")},
                   outputs={"ok": "Checkbox"})]
-'''
+"""
 
 OBJECTS = """
 kind: object
@@ -137,13 +137,17 @@ def test_stages_in_sequence_and_a_skipped_stage(stageflow: Stageflow) -> None:
     case = stageflow.records.get(*record)
     assert case["Status"] == "Working" and case["Touched"] == 2  # each effect applied once
     assert Job.select().count() == 0
-    log = [(e.subject, e.from_status, e.to_status) for e in Event.select().where(Event.run == run.id)]
+    log = [
+        (e.subject, e.from_status, e.to_status) for e in Event.select().where(Event.run == run.id)
+    ]
     assert ("stage:two", "NotStarted", "Skipped") in log
     assert log[-1] == (None, "InProgress", "Completed")
 
 
 def test_custom_exit_discontinues_a_running_step(stageflow: Stageflow) -> None:
-    deploy(stageflow, """
+    deploy(
+        stageflow,
+        """
     kind: orchestration
     name: exit_early
     object: Case
@@ -153,7 +157,8 @@ def test_custom_exit_discontinues_a_running_step(stageflow: Stageflow) -> None:
         steps:
           - {name: a, flow: say_go}
           - {name: waiting, flow: hold}
-    """)
+    """,
+    )
     run = stageflow.engine.launch("exit_early", record=new_case(stageflow))
     stageflow.engine.run_until_idle()
     assert statuses(run.id) == {"run": "Completed", "stage:work": "Completed",
@@ -161,7 +166,9 @@ def test_custom_exit_discontinues_a_running_step(stageflow: Stageflow) -> None:
 
 
 def test_waiting_step_released_by_another_steps_output(stageflow: Stageflow) -> None:
-    deploy(stageflow, """
+    deploy(
+        stageflow,
+        """
     kind: orchestration
     name: released
     object: Case
@@ -170,7 +177,8 @@ def test_waiting_step_released_by_another_steps_output(stageflow: Stageflow) -> 
         steps:
           - {name: later, flow: touch, entry: $Steps.first.message = "go"}
           - {name: first, flow: say_go}
-    """)
+    """,
+    )
     run = stageflow.engine.launch("released", record=new_case(stageflow))
     assert statuses(run.id)["step:later"] == "NotStarted"
     stageflow.engine.run_until_idle()
@@ -181,7 +189,9 @@ def test_waiting_step_released_by_another_steps_output(stageflow: Stageflow) -> 
 def test_failing_step_retries_then_errors_then_admin_retry_completes(
     stageflow: Stageflow, clock: FixedClock
 ) -> None:
-    deploy(stageflow, """
+    deploy(
+        stageflow,
+        """
     kind: flow
     name: risky
     type: flaky
@@ -195,7 +205,8 @@ def test_failing_step_retries_then_errors_then_admin_retry_completes(
         steps:
           - {name: try, flow: risky, retry: {attempts: 2, backoff: 30s}}
           - {name: other, flow: hold}
-    """)
+    """,
+    )
     run = stageflow.engine.launch("fragile", record=new_case(stageflow))
     stageflow.engine.run_until_idle()
     step = StepRun.get(StepRun.run == run.id, StepRun.name == "try")
@@ -251,7 +262,9 @@ def test_admin_actions(stageflow: Stageflow) -> None:
 
 
 def test_launch_orchestration_waits_for_the_child(stageflow: Stageflow) -> None:
-    deploy(stageflow, """
+    deploy(
+        stageflow,
+        """
     kind: orchestration
     name: child
     object: Case
@@ -276,7 +289,8 @@ def test_launch_orchestration_waits_for_the_child(stageflow: Stageflow) -> None:
       - name: after
         steps:
           - {name: touch, flow: touch}
-    """)
+    """,
+    )
     record = new_case(stageflow)
     run = stageflow.engine.launch("parent", record=record)
     stageflow.engine.run_until_idle()

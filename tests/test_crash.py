@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -101,13 +102,16 @@ def test_worker_killed_mid_step(tmp_path: Path) -> None:
 
     command = [sys.executable, "-m", "stageflow", "worker"]
     worker = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        with open(started) as pipe:  # returns once the worker is inside the step
-            assert pipe.readline() == "inside the step\n"
-        worker.send_signal(signal.SIGKILL)
-    finally:
-        worker.kill()
-        worker.wait(timeout=30)
+    heard: list[str] = []
+    listener = threading.Thread(target=lambda: heard.append(Path(started).read_text()))
+    listener.start()  # reading the FIFO returns once the worker is inside the step
+    listener.join(timeout=60)
+    if listener.is_alive():  # the worker never got there: release the reader, then fail
+        os.close(os.open(started, os.O_WRONLY | os.O_NONBLOCK))
+        listener.join()
+    worker.send_signal(signal.SIGKILL)
+    output = worker.communicate(timeout=30)[0].decode(errors="replace")
+    assert heard == ["inside the step\n"], output
     os.unlink(started)
     os.unlink(hold)
 

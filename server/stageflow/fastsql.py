@@ -31,14 +31,28 @@ def _sql(key: tuple, build: Any) -> str:
 
 
 def select_where(model: type[M], field: peewee.Field, value: Any, order: Any = None) -> list[M]:
-    """``SELECT * FROM model WHERE field = value [ORDER BY order]`` as model instances."""
+    """``SELECT * FROM model WHERE field = value [ORDER BY order]`` as model instances.
+
+    Rows become instances directly (each column through its field's ``python_value``),
+    as peewee would build them, without rebuilding the query each time.
+    """
+    fields = model._meta.sorted_fields
 
     def build() -> str:
-        query = model.select().where(field == 0)
-        return (query.order_by(order) if order is not None else query).sql()[0]
+        columns = ", ".join(f'"{f.column_name}"' for f in fields)
+        text = (f'SELECT {columns} FROM "{model._meta.table_name}" '  # noqa: S608 - names from the model
+                f'WHERE "{field.column_name}" = {database.param}')  # fmt: skip
+        return text + (f' ORDER BY "{order.column_name}"' if order is not None else "")
 
     text = _sql(("select", model, field.name, getattr(order, "name", None)), build)
-    return list(model.raw(text, field.db_value(value)))
+    rows = database.execute_sql(text, (field.db_value(value),)).fetchall()
+    readers = [(f.name, f.python_value) for f in fields]
+    out = []
+    for row in rows:
+        instance = model(__no_default__=1)
+        instance.__data__ = {name: read(v) for (name, read), v in zip(readers, row, strict=True)}
+        out.append(instance)
+    return out
 
 
 def update_rows(rows: Sequence[peewee.Model], fields: Iterable[peewee.Field]) -> None:

@@ -296,28 +296,22 @@ class _Compiler:
     def unary(self, node: Unary) -> tuple[str, str]:
         operand_type, operand = self.compile(node.operand)
         out = self.temp()
-        if node.op in ("!", "NOT"):
-            where = f"operator '{node.op}'"
-            if operand_type == T.ANY:
-                self.site(node)
-                self.emit(f"{out} = _as_checkbox({operand}, {where!r})")
-                operand = out
-            elif operand_type not in (T.CHECKBOX, T.NULL):
-                raise self.fail(_expected(where, [T.CHECKBOX], operand_type), node)
-            self.emit(f"{out} = None if {operand} is None else not {operand}")
-            return T.CHECKBOX, out
+        logical = node.op in ("!", "NOT")
+        want, check = (T.CHECKBOX, "_as_checkbox") if logical else (T.NUMBER, "_as_number")
         where = f"operator '{node.op}'"
-        if operand_type == T.ANY:
+        if operand_type == T.ANY:  # known only now: check it now
             self.site(node)
-            self.emit(f"{out} = _as_number({operand}, {where!r})")
+            self.emit(f"{out} = {check}({operand}, {where!r})")
             operand = out
-        elif operand_type not in (T.NUMBER, T.NULL):
-            raise self.fail(_expected(where, [T.NUMBER], operand_type), node)
-        if node.op == "-":
+        elif operand_type not in (want, T.NULL):
+            raise self.fail(_expected(where, [want], operand_type), node)
+        if logical:
+            self.emit(f"{out} = None if {operand} is None else not {operand}")
+        elif node.op == "-":
             self.emit(f"{out} = " + self.guarded([operand], f"_minus({operand})"))
         else:
             self.emit(f"{out} = {operand}")
-        return T.NUMBER, out
+        return want, out
 
     def condition(self, node: Node, where: str, at: Node | None = None) -> str:
         """Emit a Checkbox argument; return an expression that is exactly True or False.

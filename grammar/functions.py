@@ -19,6 +19,7 @@ A function may have several signatures (overloads); the first that fits is used.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -364,20 +365,31 @@ def register_function(
         raise ValueError(f"Formula function name {name!r} must be letters, digits and '_'")
     if blanks not in ("propagate", "accept"):
         raise ValueError("blanks must be 'propagate' or 'accept'")
+    function = _function(
+        name.upper(), signature, implementation, doc, category=category, blanks=blanks,
+        needs_env=needs_env, check=check, provider=provider,
+    )  # fmt: skip
+    return (FUNCTIONS if registry is None else registry).add(function, replace=replace)
+
+
+def _function(
+    name: str,
+    signature: str | Sequence[str],
+    implementation: Callable[..., Any],
+    doc: str | None,
+    **options: Any,
+) -> Function:
+    """A :class:`Function` whose docs (description, examples) come from ``doc`` or the
+    implementation's docstring."""
     description, examples = parse_doc(doc if doc is not None else implementation.__doc__)
-    function = Function(
-        name=name.upper(),
+    return Function(
+        name=name,
         signatures=_signatures(signature),
         implementation=implementation,
-        category=category,
-        blanks=blanks,
-        needs_env=needs_env,
-        check=check,
         doc=description,
         examples=examples,
-        provider=provider,
+        **options,
     )
-    return (FUNCTIONS if registry is None else registry).add(function, replace=replace)
 
 
 def builtin(
@@ -395,23 +407,14 @@ def builtin(
     """Decorator for the built-in library: register the function in :data:`FUNCTIONS`."""
 
     def decorate(implementation: Callable[..., Any]) -> Callable[..., Any]:
-        description, examples = parse_doc(implementation.__doc__)
-        FUNCTIONS.add(
-            Function(
-                name=name,
-                signatures=_signatures(signature),
-                implementation=None if special else implementation,
-                category=category,
-                blanks=blanks,
-                needs_env=needs_env,
-                check=check,
-                special=special,
-                doc=description,
-                examples=examples,
-                signature_text=signature_text,
-                inline=inline,
-            )
-        )
+        function = _function(
+            name, signature, implementation, None, category=category, blanks=blanks,
+            needs_env=needs_env, check=check, special=special,
+            signature_text=signature_text, inline=inline,
+        )  # fmt: skip
+        if special:  # compiled by the compiler itself: nothing to call
+            function = dataclasses.replace(function, implementation=None)
+        FUNCTIONS.add(function)
         return implementation
 
     return decorate

@@ -355,11 +355,7 @@ class _Compiler:
         special = _SPECIAL.get(function.name)
         if special is not None:
             return special(self, function, node)
-        arg_types, arg_codes = [], []
-        for arg in node.args:
-            type_, code = self.compile(arg)
-            arg_types.append(type_)
-            arg_codes.append(code)
+        arg_types, arg_codes = self.compile_args(node)
         result_type = self.check_call(function, node, arg_types)
         signature = function.resolve(arg_types)[0]
         for index, (type_, code) in enumerate(zip(arg_types, arg_codes, strict=True)):
@@ -369,6 +365,11 @@ class _Compiler:
                 name = self.bind(function.name)
                 self.emit(f"_expect({code}, {self.bind(allowed, '_t')}, {name})")
         return result_type, self.emit_call(function, node, arg_codes, result_type)
+
+    def compile_args(self, node: Call) -> tuple[list[str], list[str]]:
+        """Emit every argument of a call, in order; return their types and expressions."""
+        compiled = [self.compile(arg) for arg in node.args]
+        return [type_ for type_, _ in compiled], [code for _, code in compiled]
 
     def check_call(self, function: Function, node: Call, arg_types: list[str]) -> str:
         """Check argument count and types (and literal checks); return the result type."""
@@ -550,11 +551,7 @@ def _case_result(c: _Compiler, node: Node, so_far: str, out: str) -> str:
 
 
 def _compile_change(c: _Compiler, function: Function, node: Call) -> tuple[str, str]:
-    arg_types, codes = [], []
-    for arg in node.args:
-        type_, code = c.compile(arg)
-        arg_types.append(type_)
-        codes.append(code)
+    arg_types, codes = c.compile_args(node)
     result_type = c.check_call(function, node, arg_types)
     field: Field = node.args[0]  # type: ignore[assignment]  # checked: a bare field
     path, _ = c.schema.resolve(field.path)
@@ -566,11 +563,7 @@ def _compile_change(c: _Compiler, function: Function, node: Call) -> tuple[str, 
 
 
 def _compile_null_tests(c: _Compiler, function: Function, node: Call) -> tuple[str, str]:
-    arg_types, codes = [], []
-    for arg in node.args:
-        type_, code = c.compile(arg)
-        arg_types.append(type_)
-        codes.append(code)
+    arg_types, codes = c.compile_args(node)
     result_type = c.check_call(function, node, arg_types)
     text = ops.operand_type(arg_types[0]) == T.TEXT
     out = c.temp()

@@ -73,11 +73,15 @@ def _whole_days(n: Decimal) -> int:
     return int(n)  # truncates toward zero
 
 
-def date_plus(d: dt.date, n: Decimal) -> dt.date:
+def _shift(moment: Any, delta: dt.timedelta) -> Any:
     try:
-        return d + dt.timedelta(days=_whole_days(n))
+        return moment + delta
     except OverflowError:
         raise FormulaRuntimeError("Date is out of range (years 1 to 9999)") from None
+
+
+def date_plus(d: dt.date, n: Decimal) -> dt.date:
+    return _shift(d, dt.timedelta(days=_whole_days(n)))
 
 
 def date_minus(d: dt.date, n: Decimal) -> dt.date:
@@ -93,10 +97,7 @@ def _ms(n: Decimal) -> int:
 
 
 def datetime_plus(d: dt.datetime, n: Decimal) -> dt.datetime:
-    try:
-        return d + dt.timedelta(milliseconds=_ms(n))
-    except OverflowError:
-        raise FormulaRuntimeError("Date is out of range (years 1 to 9999)") from None
+    return _shift(d, dt.timedelta(milliseconds=_ms(n)))
 
 
 def datetime_minus(d: dt.datetime, n: Decimal) -> dt.datetime:

@@ -73,15 +73,15 @@ def _whole_days(n: Decimal) -> int:
     return int(n)  # truncates toward zero
 
 
-def _shift(moment: Any, delta: dt.timedelta) -> Any:
+def _shift(moment: Any, **delta: int) -> Any:
     try:
-        return moment + delta
+        return moment + dt.timedelta(**delta)
     except OverflowError:
         raise FormulaRuntimeError("Date is out of range (years 1 to 9999)") from None
 
 
 def date_plus(d: dt.date, n: Decimal) -> dt.date:
-    return _shift(d, dt.timedelta(days=_whole_days(n)))
+    return _shift(d, days=_whole_days(n))
 
 
 def date_minus(d: dt.date, n: Decimal) -> dt.date:
@@ -97,7 +97,7 @@ def _ms(n: Decimal) -> int:
 
 
 def datetime_plus(d: dt.datetime, n: Decimal) -> dt.datetime:
-    return _shift(d, dt.timedelta(milliseconds=_ms(n)))
+    return _shift(d, milliseconds=_ms(n))
 
 
 def datetime_minus(d: dt.datetime, n: Decimal) -> dt.datetime:

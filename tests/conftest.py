@@ -77,3 +77,58 @@ def _empty_postgresql(url: str) -> None:
         db.execute_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     finally:
         db.close()
+
+
+class Api:
+    """A test client that sends one user's bearer token (or none) with every request."""
+
+    def __init__(self, client: FlaskClient, token: str | None) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def get(self, url: str, **kwargs):  # type: ignore[no-untyped-def]
+        return self.client.get(url, headers=self.headers, **kwargs)
+
+    def post(self, url: str, json=None, **kwargs):  # type: ignore[no-untyped-def]
+        return self.client.post(url, headers=self.headers, json=json, **kwargs)
+
+    def patch(self, url: str, json=None, **kwargs):  # type: ignore[no-untyped-def]
+        return self.client.patch(url, headers=self.headers, json=json, **kwargs)
+
+    def delete(self, url: str, **kwargs):  # type: ignore[no-untyped-def]
+        return self.client.delete(url, headers=self.headers, **kwargs)
+
+    def deploy(self, text: str, activate: bool = True):  # type: ignore[no-untyped-def]
+        """POST YAML to /api/definitions."""
+        return self.client.post(
+            f"/api/definitions?activate={'true' if activate else 'false'}",
+            data=text,
+            headers={**self.headers, "Content-Type": "application/yaml"},
+        )
+
+
+@pytest.fixture
+def tokens(app: Flask) -> dict[str, str]:
+    """API tokens of an admin ``root`` and a plain user ``ann`` (and ``bob``)."""
+    from stageflow.auth import create_user, issue_token
+
+    out = {}
+    with app.app_context(), database.connection_context():
+        for name, admin in (("root", True), ("ann", False), ("bob", False)):
+            out[name] = issue_token(create_user(name, admin=admin, password="pw"))[1]
+    return out
+
+
+@pytest.fixture
+def admin_api(client: FlaskClient, tokens: dict[str, str]) -> Api:
+    return Api(client, tokens["root"])
+
+
+@pytest.fixture
+def user_api(client: FlaskClient, tokens: dict[str, str]) -> Api:
+    return Api(client, tokens["ann"])
+
+
+@pytest.fixture
+def anon_api(client: FlaskClient) -> Api:
+    return Api(client, None)

@@ -8,14 +8,46 @@ from decimal import Decimal
 from typing import Any
 
 import click
+from flask import Flask
+from flask.cli import FlaskGroup, routes_command, shell_command
 
 from . import __version__
 
 
-@click.group()
+def _create_app() -> Flask:
+    from .app import create_app
+
+    return create_app()
+
+
+class StageflowGroup(FlaskGroup):
+    """Flask's command group, without loading the app to list or look up commands.
+
+    Flask would build the app (and so create the database) for ``--help`` or a
+    mistyped command; Stageflow's commands are all known without it.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return click.Group.get_command(self, ctx, name)
+
+
+@click.group(
+    cls=StageflowGroup,
+    create_app=_create_app,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+)
 @click.version_option(__version__, prog_name="stageflow")
 def main() -> None:
-    """Stageflow: multi-stage, multi-user business process orchestration."""
+    """Stageflow: multi-stage, multi-user business process orchestration.
+
+    Settings come from config/stageflow.toml, the file STAGEFLOW_CONFIG names and
+    STAGEFLOW_* environment variables (e.g. STAGEFLOW_DATABASE_URL).
+    """
 
 
 # -- formula ---------------------------------------------------------------------------
@@ -48,7 +80,7 @@ def _schema(text: str | None) -> dict[str, str] | None:
     return schema or None
 
 
-@main.group()
+@main.group(cls=click.Group)
 def formula() -> None:
     """Check and evaluate formulas (see docs/formulas.md)."""
 
@@ -125,7 +157,7 @@ _KIND_LABELS = {
 }
 
 
-@main.command("plugins")
+@main.command("plugins", with_appcontext=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @click.option(
     "--plugins-dir",
@@ -152,3 +184,17 @@ def plugins_command(as_json: bool, plugins_dir: str | None) -> None:
         click.echo(f"  hooks: {', '.join(plugin['hooks']) or 'none'}")
         for kind, names in plugin["registered"].items():
             click.echo(f"  {_KIND_LABELS[kind]}: {', '.join(names)}")
+
+
+# -- the commands that work on a server's database -------------------------------------
+
+
+def _register() -> None:
+    from . import cli_admin, cli_people, cli_runs
+
+    commands = (*cli_runs.COMMANDS, *cli_people.COMMANDS, *cli_admin.COMMANDS)
+    for command in (*commands, shell_command, routes_command):
+        main.add_command(command)
+
+
+_register()

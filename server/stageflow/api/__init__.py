@@ -6,4 +6,15 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from . import errors, health  # noqa: E402, F401  (register their routes and handlers on bp)
+# Importing the modules registers their routes and error handlers on bp.
+from . import (  # noqa: E402, F401
+    access,
+    definitions,
+    errors,
+    formulas,
+    health,
+    openapi,
+    orchestrations,
+    records,
+    runs,
+)

@@ -7,6 +7,10 @@ from typing import Any
 from flask import Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from ..definitions.errors import DefinitionErrors
+from ..definitions.store import DefinitionNotFound
+from ..engine.runs import EngineError
+from ..records import RecordError, RecordNotFound
 from . import bp
 
 
@@ -54,3 +58,41 @@ def _http_error(error: HTTPException) -> Any:
 def _is_api_request() -> bool:
     prefix = bp.url_prefix or "/api"
     return request.path == prefix or request.path.startswith(prefix + "/")
+
+
+# -- the core's exceptions, as API errors (raised from this blueprint's views only) ----
+
+_STATUS_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 409: "conflict"}
+
+
+@bp.errorhandler(EngineError)
+def _engine_error(error: EngineError) -> tuple[Response, int]:
+    return error_response(error.code, _STATUS_CODES.get(error.code, "error"), error.message)
+
+
+@bp.errorhandler(RecordError)
+def _record_error(error: RecordError) -> tuple[Response, int]:
+    return error_response(400, "invalid_record", str(error), error.errors)
+
+
+@bp.errorhandler(RecordNotFound)
+@bp.errorhandler(DefinitionNotFound)
+def _not_found(error: LookupError) -> tuple[Response, int]:
+    return error_response(404, "not_found", str(error.args[0]) if error.args else str(error))
+
+
+@bp.errorhandler(DefinitionErrors)
+def _definition_errors(error: DefinitionErrors) -> tuple[Response, int]:
+    details = [
+        {
+            "file": e.position.file,
+            "line": e.position.line,
+            "column": e.position.column,
+            "message": e.message,
+            "text": str(e),
+        }
+        for e in error.errors
+    ]
+    count = len(details)
+    message = f"The deploy was refused ({count} error{'s' if count != 1 else ''}); nothing changed"
+    return error_response(400, "invalid_definitions", message, details)

@@ -9,9 +9,11 @@ from ..core import current
 from ..db import check_database
 from ..models import Job
 from . import bp
+from .access import operation
 
 
 @bp.get("/health")
+@operation("Liveness: database, workers, queued jobs", tag="meta", access="public")
 def health() -> tuple[Response, int]:
     """200 with ``database: "ok"`` when the database answers, else 503 with its error.
 

@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-FORMULA ?= IF(ADDMONTHS(DATE(2024, 1, 31), 1) = DATE(2024, 2, 29), "end of month kept", "wrong")
+HOST ?= 127.0.0.1
+PORT ?= 5000
+# The server's own files (the SQLite database, the secret key) live here.
+export STAGEFLOW_INSTANCE_DIR ?= $(CURDIR)/instance
 
 .PHONY: run test lint docs bench clean
 
@@ -13,8 +16,8 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 run: $(BIN)/.installed
-	$(BIN)/stageflow formula check '$(FORMULA)'
-	$(BIN)/stageflow formula eval '$(FORMULA)'
+	$(BIN)/stageflow demo
+	$(BIN)/stageflow serve --host $(HOST) --port $(PORT)
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -29,6 +32,7 @@ docs: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/formula.py
+	$(BIN)/python bench/engine.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis instance

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stageflow import default_step_types
+from stageflow import default_forms, default_step_types
 from stageflow.definitions import (
     DefinitionErrors,
     Document,
@@ -17,31 +17,14 @@ from stageflow.definitions import (
 )
 from stageflow.definitions import spec as S
 from stageflow.definitions.yamlio import read_documents
-from stageflow.extension import InteractiveStepType, Parameter
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _types() -> dict:
-    """The built-in step types, plus stand-ins for the interactive ones not built yet."""
-    types = {t.name: t for t in default_step_types.register_step_types()}
-    text = Parameter("Text")
-    stand_ins = [
-        InteractiveStepType(
-            name="form",
-            parameters={
-                "fields": Parameter("List", required=True),
-                "validations": Parameter("List"),
-                "instructions": text,
-            },
-        ),
-        InteractiveStepType(
-            name="approval",
-            parameters={"instructions": text},
-            outputs={"Decision": "Text", "Comments": "Text"},
-        ),
-    ]
-    return {**{t.name: t for t in stand_ins}, **types}
+    """The built-in step types."""
+    types = [*default_step_types.register_step_types(), *default_forms.register_step_types()]
+    return {t.name: t for t in types}
 
 
 STEP_TYPES = _types()
@@ -377,7 +360,7 @@ def test_valid_documents_of_every_kind() -> None:
     text += """\
   - name: review
     entry: $Stages.s.Status = "Completed" && $Input.urgent
-    exit: $Steps.approval.Decision = "Approved"
+    exit: $Steps.approval.decision = "Approved"
     steps:
       - name: approval
         flow: approve

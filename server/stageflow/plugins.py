@@ -42,6 +42,7 @@ DEFAULT_PLUGINS = (
     "stageflow.default_step_types",
     "stageflow.default_notifications",
     "stageflow.default_records",
+    "stageflow.default_forms",
 )
 
 #: Module names given to files loaded from the plugins directory.

@@ -14,50 +14,15 @@ from pathlib import Path
 import pytest
 from conftest import Api
 from flask import Flask
+from support import CASE_BASICS, FLAKY_PLUGIN
 
 from stageflow.app import create_app
 from stageflow.clock import FixedClock
 from stageflow.db import database
 
-FLAKY_PLUGIN = """
-from stageflow import BackgroundStepType, Parameter, StepError, hookimpl
-
-class Flaky(BackgroundStepType):
-    def run(self, context):
-        if context.parameters.get("fail"):
-            raise StepError(f"failed on attempt {context.attempt}")
-        return {"ok": True}
-
-@hookimpl
-def register_step_types():
-    return [Flaky(name="flaky", parameters={"fail": Parameter("Checkbox")},
-                  outputs={"ok": "Checkbox"})]
-"""
-
-DEFINITIONS = """
-kind: object
-name: Case
-fields:
-  - {name: Subject, type: text, required: true}
-  - {name: Priority, type: picklist, values: [Low, High]}
-  - {name: Status, type: picklist, values: [New, Working, Closed]}
-  - {name: Touched, type: number}
----
-kind: flow
-name: say_go
-type: log
-message: go
----
-kind: flow
-name: touch
-type: update_record
-set: {Touched: "=BLANKVALUE(Touched, 0) + 1"}
----
-kind: flow
-name: hold
-type: wait
-until: "=ISPICKVAL(Status, 'Closed')"
----
+DEFINITIONS = (
+    CASE_BASICS
+    + """---
 kind: flow
 name: risky
 type: flaky
@@ -84,6 +49,7 @@ stages:
     steps:
       - {name: try, flow: risky, retry: {attempts: 2, backoff: 30s}}
 """
+)
 
 
 @pytest.fixture

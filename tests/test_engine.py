@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from pathlib import Path
 
 import pytest
+from support import CASE_BASICS, FLAKY_PLUGIN
 
 from stageflow.app import create_app
 from stageflow.clock import FixedClock
@@ -14,51 +16,6 @@ from stageflow.db import database
 from stageflow.definitions.deploy import deploy_sources
 from stageflow.engine.runs import EngineError
 from stageflow.models import Event, Job, Run, StepRun
-
-FLAKY_PLUGIN = """
-from stageflow import BackgroundStepType, Parameter, StepError, hookimpl
-
-class Flaky(BackgroundStepType):
-    def run(self, context):
-        if context.parameters.get("fail"):
-            raise StepError(f"failed on attempt {context.attempt}")
-        return {"ok": True}
-
-@hookimpl
-def register_step_types():
-    return [Flaky(name="flaky", parameters={"fail": Parameter("Checkbox")},
-                  outputs={"ok": "Checkbox"})]
-"""
-
-OBJECTS = """
-kind: object
-name: Case
-fields:
-  - {name: Subject, type: text, required: true}
-  - {name: Priority, type: picklist, values: [Low, High]}
-  - {name: Status, type: picklist, values: [New, Working, Closed]}
-  - {name: Touched, type: number}
----
-kind: flow
-name: say_go
-type: log
-message: go
----
-kind: flow
-name: mark_working
-type: update_record
-set: {Status: Working}
----
-kind: flow
-name: touch
-type: update_record
-set: {Touched: "=BLANKVALUE(Touched, 0) + 1"}
----
-kind: flow
-name: hold
-type: wait
-until: "=ISPICKVAL(Status, 'Closed')"
-"""
 
 
 @pytest.fixture
@@ -79,7 +36,7 @@ def stageflow(tmp_path: Path, database_url: str, clock: FixedClock):
     with app.app_context():
         database.connect(reuse_if_open=True)
         sf: Stageflow = app.extensions["stageflow"]
-        deploy(sf, OBJECTS)
+        deploy(sf, CASE_BASICS)
         yield sf
         database.close()
 
@@ -310,3 +267,21 @@ def test_launch_refuses_bad_input(stageflow: Stageflow) -> None:
     with pytest.raises(EngineError, match="No Case record with id '999'"):
         stageflow.engine.launch("three", record=("Case", "999"))
     assert Run.select().count() == 0
+
+
+def test_new_records_take_field_defaults(stageflow: Stageflow, clock: FixedClock) -> None:
+    deploy(
+        stageflow,
+        """
+    kind: object
+    name: Task
+    fields:
+      - {name: Title, type: text}
+      - {name: State, type: picklist, values: [Open, Done], default: Open}
+      - {name: Due, type: date, default: "=TODAY() + 7"}
+      - {name: Points, type: number, default: 3}
+    """,
+    )
+    task = stageflow.records.create("Task", {"Title": "Write docs", "Points": 5})
+    assert (task["State"], task["Points"]) == ("Open", 5)
+    assert task["Due"] == (clock.now().date() + dt.timedelta(days=7)).isoformat()

@@ -29,7 +29,7 @@ class Stageflow:
         self.clock = clock or SystemClock()
         self.pm: pluggy.PluginManager = get_plugin_manager(config)
         self.registry: Registry = collect(self.pm, config)
-        self.records = RecordService(self.registry.record_sources)
+        self.records = RecordService(self.registry.record_sources, self.clock)
         for source in self.registry.record_sources.values():
             if hasattr(source, "clock"):
                 source.clock = self.clock  # built-in records use the one clock

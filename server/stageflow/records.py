@@ -8,13 +8,16 @@ plugin: ``builtin`` is Stageflow's own tables) to store them.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from .clock import Clock, SystemClock
 from .definitions import store
 from .definitions.spec import FIELD_TYPES, SYSTEM_FIELDS, FieldSpec, ObjectSpec
 from .extension import Page, Record, RecordSource
+from .grammar import FormulaError, compile_formula
 from .grammar import types as T
 
 
@@ -52,11 +55,30 @@ def convert_field(field: FieldSpec, value: Any) -> Any:
     return converted
 
 
+def with_defaults(
+    spec: ObjectSpec, values: Mapping[str, Any], now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """``values`` plus the default of every field they leave blank.
+
+    Defaults are formulas (a literal default is a formula too); they see the values
+    given, so a default may depend on another field.
+    """
+    filled = dict(values)
+    for field in spec.fields:
+        if field.default is not None and filled.get(field.name) in (None, ""):
+            try:
+                filled[field.name] = compile_formula(field.default).evaluate(values, now=now)
+            except FormulaError as error:
+                raise RecordError({field.name: f"default failed: {error.message}"}) from None
+    return filled
+
+
 class RecordService:
     """Records of every deployed object, through the object's record source."""
 
-    def __init__(self, sources: Mapping[str, RecordSource]) -> None:
+    def __init__(self, sources: Mapping[str, RecordSource], clock: Clock | None = None) -> None:
         self.sources = dict(sources)
+        self.clock = clock or SystemClock()
 
     def object_spec(self, name: str) -> ObjectSpec:
         """The active definition of an object.  RecordNotFound when there is none."""
@@ -109,8 +131,9 @@ class RecordService:
     def create(
         self, object_name: str, values: Mapping[str, Any], *, owner: str | None = None
     ) -> Record:
-        """Validate and store a new record."""
+        """Validate and store a new record; fields left blank take their defaults."""
         spec = self.object_spec(object_name)
+        values = with_defaults(spec, values, self.clock.now())
         cleaned = self.clean(spec, values, creating=True)
         return self.source_for(spec).create(object_name, cleaned, owner=owner)
 

@@ -102,7 +102,8 @@ for _action, _verb in (("cancel", "Cancel"), ("suspend", "Suspend"), ("resume", 
            access="admin", body=REASON, status=201)  # fmt: skip
 def restart_run(run_id: int, body: dict[str, Any]) -> tuple[Response, int]:
     load_run(run_id)
-    run = current().engine.restart(run_id, actor=current_user().name)
+    reason = body.get("reason") or ""
+    run = current().engine.restart(run_id, actor=current_user().name, reason=reason)
     return run_response(run, 201)
 
 

@@ -744,7 +744,7 @@ class Engine:
 
         return self._transaction(work).run
 
-    def restart(self, run_id: int, *, actor: str) -> Run:
+    def restart(self, run_id: int, *, actor: str, reason: str = "") -> Run:
         """Start a new run of the active version with the same inputs and record."""
 
         def work() -> RunState:
@@ -754,7 +754,8 @@ class Engine:
             name = store.spec_of(old.orchestration_id, "orchestration").name  # type: ignore[union-attr]
             record = (old.record_object, old.record_id) if old.record_object else None
             state = self._launch(name, old.inputs, record, actor, None, restarted_from=old)
-            self._event(state, "run", None, None, state.run.status, f"restart of run {old.id}")
+            why = f"restart of run {old.id}" + (f": {reason}" if reason else "")
+            self._event(state, "run", None, None, state.run.status, why)
             return state
 
         return self._transaction(work).run
@@ -816,8 +817,7 @@ class Engine:
         if row.status != Status.ERROR:
             raise EngineError(f"Only a step in Error can be retried; {row.name} is {row.status}")
         self._reopen(state, row, reason)
-        row.status = Status.NOT_STARTED  # starts afresh: resolves the active flow again
-        state.touch(row)
+        self._set(state, row, Status.NOT_STARTED, reason)  # afresh: the active flow again
         stage = next(s for s in state.stages if s.id == row.stage_run_id)
         spec = next(s for s, r in state.steps_of(stage) if r.id == row.id)
         self._start_step(state, stage, spec, row)

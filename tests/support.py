@@ -1,0 +1,47 @@
+"""What several test modules share: a test plugin and basic definitions."""
+
+FLAKY_PLUGIN = """
+from stageflow import BackgroundStepType, Parameter, StepError, hookimpl
+
+class Flaky(BackgroundStepType):
+    def run(self, context):
+        if context.parameters.get("fail"):
+            raise StepError(f"failed on attempt {context.attempt}")
+        return {"ok": True}
+
+@hookimpl
+def register_step_types():
+    return [Flaky(name="flaky", parameters={"fail": Parameter("Checkbox")},
+                  outputs={"ok": "Checkbox"})]
+"""
+
+#: A Case object and background flows that work on it.
+CASE_BASICS = """
+kind: object
+name: Case
+fields:
+  - {name: Subject, type: text, required: true}
+  - {name: Priority, type: picklist, values: [Low, High]}
+  - {name: Status, type: picklist, values: [New, Working, Closed]}
+  - {name: Touched, type: number}
+---
+kind: flow
+name: say_go
+type: log
+message: go
+---
+kind: flow
+name: mark_working
+type: update_record
+set: {Status: Working}
+---
+kind: flow
+name: touch
+type: update_record
+set: {Touched: "=BLANKVALUE(Touched, 0) + 1"}
+---
+kind: flow
+name: hold
+type: wait
+until: "=ISPICKVAL(Status, 'Closed')"
+"""

@@ -19,9 +19,15 @@ run: $(BIN)/.installed
 	$(BIN)/stageflow demo
 	$(BIN)/stageflow serve --host $(HOST) --port $(PORT)
 
+# With STAGEFLOW_TEST_POSTGRES_URL set (a database the tests may empty), the suite runs a
+# second time on PostgreSQL (the formula corpus, which touches no database, only once).
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+ifneq ($(STAGEFLOW_TEST_POSTGRES_URL),)
+	STAGEFLOW_TEST_DATABASE_URL=$(STAGEFLOW_TEST_POSTGRES_URL) $(BIN)/python -m pytest \
+		--ignore=tests/test_formula_cases.py --ignore=tests/test_formula_properties.py
+endif
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

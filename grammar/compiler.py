@@ -655,11 +655,11 @@ def _build(source: str, compiler: _Compiler, result: str, type_: str, limits: Li
         "    elif values is None: get = _no_value",
         "    else: get = _partial(_lookup, values)",
     ]
-    if compiler.uses_clock or compiler.needs_env:  # one clock reading per evaluation
+    if compiler.uses_clock:  # one clock reading per evaluation
         lines.append("    if now is None: now = _utcnow()")
         lines.append("    elif now.tzinfo is not _UTC: now = _to_utc(now)")
     if compiler.needs_env:
-        lines.append("    env = _EvalEnv(prior, now, _utcnow, _limits, tz)")
+        lines.append("    env = _EvalEnv(_limits, tz)")
     lines += ["    _s = 0", "    try:", *compiler.lines, f"        result = {result}"]
     lines += [
         "    except _FormulaError as error:",

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import FormulaRuntimeError
 from .types import normalize
 
 
@@ -38,61 +37,18 @@ def utcnow() -> dt.datetime:
 
 
 class EvalEnv:
-    """One evaluation's context: the captured clock, prior values, limits.
+    """What functions registered with ``needs_env`` get besides their arguments.
 
-    ``now`` is read once per evaluation, so NOW(), TODAY() and TIMENOW() agree.
-    ``prior`` is the mapping of values before an update; ``None`` means the record is new.
-    ``tz`` is the time zone TODAY() and DATEVALUE(DateTime) use (UTC by default).
+    ``limits`` bound what they may build (text length, regex time); ``tz`` is the time
+    zone dates are taken in (UTC unless the run configures one).  The clock and prior
+    values are read by the compiled code itself (NOW, TODAY, ISCHANGED, PRIORVALUE).
     """
 
-    __slots__ = ("_clock", "_now", "limits", "prior", "tz")
+    __slots__ = ("limits", "tz")
 
-    def __init__(
-        self,
-        prior: Mapping[str, Any] | Any | None = None,
-        now: dt.datetime | None = None,
-        clock: Callable[[], dt.datetime] = utcnow,
-        limits: Limits = DEFAULT_LIMITS,
-        tz: dt.tzinfo | None = None,
-    ) -> None:
-        self._now = now
-        self._clock = clock
-        self.prior = prior
+    def __init__(self, limits: Limits = DEFAULT_LIMITS, tz: dt.tzinfo | None = None) -> None:
         self.limits = limits
         self.tz = tz or UTC
-
-    @property
-    def now(self) -> dt.datetime:
-        now = self._now
-        if now is None:
-            now = self._now = self._clock()
-        if now.tzinfo is not UTC:
-            now = self._now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-        return now
-
-    @property
-    def today(self) -> dt.date:
-        now = self.now
-        return now.date() if self.tz is UTC else now.astimezone(self.tz).date()
-
-    @property
-    def is_new(self) -> bool:
-        return self.prior is None
-
-    def prior_value(self, path: str) -> Any:
-        """The value ``path`` had before the update (blank when the record is new)."""
-        if self.prior is None:
-            return None
-        return lookup(self.prior, path)
-
-    def check_text(self, value: str | None) -> str | None:
-        """Refuse a Text value longer than the limit; pass it through otherwise."""
-        if value is not None and len(value) > self.limits.max_text:
-            raise FormulaRuntimeError(
-                f"Text is too long ({len(value):,} characters). "
-                f"Maximum length is {self.limits.max_text:,} characters"
-            )
-        return value
 
 
 _MISSING = object()
@@ -127,14 +83,3 @@ def lookup(values: Any, path: str) -> Any:
             return None
         current = current.get(part)
     return normalize(current)
-
-
-def getter(values: Any) -> Callable[[str], Any]:
-    """A function from a field path to its normalised value, for one evaluation."""
-    if values is None:
-        return _blank
-    return lambda path: lookup(values, path)
-
-
-def _blank(path: str) -> None:
-    return None

@@ -18,11 +18,6 @@ from ..models import Job
 from .states import JobStatus
 
 
-def enqueue(kind: str, payload: dict[str, Any], *, run_id: int | None, at: dt.datetime) -> Job:
-    """Add a job, due at ``at``, in the caller's transaction."""
-    return Job.create(**row(kind, payload, run_id=run_id, at=at))
-
-
 def row(kind: str, payload: dict[str, Any], *, run_id: int | None, at: dt.datetime) -> dict:
     """A job's row, for writing later with others (see ``fastsql.insert_rows``)."""
     return {"kind": kind, "payload": payload, "run": run_id, "run_at": at, "created_at": at}
@@ -93,9 +88,3 @@ def pending_for(run_id: int, step_run_id: int) -> bool:
     """Whether a step has a job waiting to run."""
     jobs = Job.select(Job.payload).where((Job.run == run_id) & (Job.kind == "step"))
     return any(job.payload.get("step_run") == step_run_id for job in jobs)
-
-
-def next_due(now: dt.datetime) -> dt.datetime | None:
-    """When the next queued job is due (None: the queue is empty)."""
-    row = Job.select(Job.run_at).where(Job.status == JobStatus.QUEUED).order_by(Job.run_at).first()
-    return row.run_at if row else None

@@ -15,11 +15,16 @@ import peewee
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 
 from stageflow.app import create_app
 from stageflow.db import database
 
 TEST_DATABASE_URL = os.environ.get("STAGEFLOW_TEST_DATABASE_URL", "")
+
+# Property tests draw the same examples on every run, so the suite stays deterministic.
+settings.register_profile("stageflow", derandomize=True, database=None)
+settings.load_profile("stageflow")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -101,6 +101,9 @@ def _sqlite_options(url: str, busy_timeout_ms: int) -> dict[str, Any]:
             "foreign_keys": 1,
             "busy_timeout": busy_timeout_ms,
             "synchronous": "normal",
+            # Checkpoint the WAL every ~40 MB instead of every ~4 MB: ten times fewer
+            # fsyncs under a steady stream of small transactions (the engine's).
+            "wal_autocheckpoint": 10000,
         },
         "timeout": busy_timeout_ms / 1000,
         "lock_type": "IMMEDIATE",

@@ -640,31 +640,31 @@ class Engine:
     # -- jobs ----------------------------------------------------------------------------
 
     def process(self, batch: list[Job], owner: str) -> None:
-        """Do leased jobs of one run in one transaction, with the steps they lead to.
+        """Do leased jobs of one run in one transaction, with the steps they lead to."""
+        self._transaction(lambda: self._work_on(batch, owner))
 
-        The jobs' removal commits with their effects.  Background steps that become
-        ready meanwhile run in the same transaction too (up to :data:`INLINE_STEPS`), so
-        a run of quick steps needs no job rows beyond the first.
+    def _work_on(self, batch: list[Job], owner: str) -> list[RunState]:
+        """The jobs' work: their removal commits with their effects.
+
+        Background steps that become ready meanwhile run in the same transaction too (up
+        to :data:`INLINE_STEPS`), so a run of quick steps needs no job rows beyond the
+        first.
         """
-
-        def work() -> RunState | list[RunState]:
-            mine = jobs.take(batch, owner)
-            step_ids = [job.payload.get("step_run") for job in mine if job.kind == "step"]
-            attempts = {job.payload.get("step_run"): job.payload.get("attempt") for job in mine}
-            rows = list(StepRun.select(StepRun.id, StepRun.run).where(StepRun.id.in_(step_ids)))
-            if not rows:
-                return []
-            state = self.load(rows[0].run_id)
-            state.inline = INLINE_STEPS
-            by_id = {row.id: row for row in state.steps.values()}
-            for row in rows:
-                step = by_id[row.id]
-                if step.status == Status.IN_PROGRESS and step.attempt == attempts[row.id]:
-                    state.ready.append(step)  # else: overtaken (cancel, skip, newer attempt)
-            self._run_ready(state)
-            return state
-
-        self._transaction(work)
+        mine = jobs.take(batch, owner)
+        step_ids = [job.payload.get("step_run") for job in mine if job.kind == "step"]
+        attempts = {job.payload.get("step_run"): job.payload.get("attempt") for job in mine}
+        rows = fastsql.select_in(StepRun, StepRun.id, step_ids) if step_ids else []
+        if not rows:
+            return []
+        state = self.load(rows[0].run_id)
+        state.inline = INLINE_STEPS
+        by_id = {row.id: row for row in state.steps.values()}
+        for row in rows:
+            step = by_id[row.id]
+            if step.status == Status.IN_PROGRESS and step.attempt == attempts[row.id]:
+                state.ready.append(step)  # else: overtaken (cancel, skip, newer attempt)
+        self._run_ready(state)
+        return [state]
 
     def _run_ready(self, state: RunState) -> None:
         """Execute the steps waiting in ``state.ready``, moving the run on after each."""
@@ -679,19 +679,34 @@ class Engine:
         state.ready.clear()
 
     def work(self, owner: str, limit: int = 20) -> int:
-        """Claim due jobs and do them, one transaction per run; return how many."""
+        """Claim due jobs and do them; return how many were claimed.
+
+        The runs they belong to are done in one transaction, each in a savepoint; if
+        anything unexpected fails, each run is done again alone, so one broken run
+        cannot hold up the others.
+        """
         claimed = jobs.claim(owner, self.clock.now(), self.lease, limit)
         batches: dict[Any, list[Job]] = {}
         for job in claimed:
             batches.setdefault(job.run_id, []).append(job)
-        for batch in batches.values():
-            try:
-                self.process(batch, owner)
-            except Exception as error:  # a bug or a lost database: retry the jobs later
-                log.exception("jobs %s failed", [job.id for job in batch])
-                for job in batch:
-                    self._job_crashed(job, f"{type(error).__name__}: {error}")
+        try:
+            self._transaction(
+                lambda: [s for b in batches.values() for s in self._isolated(b, owner)]
+            )
+        except Exception:
+            log.warning("a batch of %s jobs failed; doing its runs one at a time", len(claimed))
+            for batch in batches.values():
+                try:
+                    self.process(batch, owner)
+                except Exception as error:  # a bug or a lost database: retry the jobs later
+                    log.exception("jobs %s failed", [job.id for job in batch])
+                    for job in batch:
+                        self._job_crashed(job, f"{type(error).__name__}: {error}")
         return len(claimed)
+
+    def _isolated(self, batch: list[Job], owner: str) -> list[RunState]:
+        with database.atomic():  # a savepoint per run
+            return self._work_on(batch, owner)
 
     def _job_crashed(self, job: Job, error: str) -> None:
         """An unexpected failure: try the job again later; after a few tries, fail its step."""

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from hypothesis import settings
 
 from stageflow.app import create_app
+from stageflow.clock import FixedClock
 from stageflow.db import database
 
 TEST_DATABASE_URL = os.environ.get("STAGEFLOW_TEST_DATABASE_URL", "")
@@ -52,6 +53,12 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         return
     _empty_postgresql(TEST_DATABASE_URL)
     yield TEST_DATABASE_URL
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock that stands still until a test moves it."""
+    return FixedClock()
 
 
 @pytest.fixture

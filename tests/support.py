@@ -1,4 +1,11 @@
-"""What several test modules share: a test plugin and basic definitions."""
+"""What several test modules share: a test plugin, basic definitions, an app with both."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from stageflow.app import create_app
+from stageflow.clock import FixedClock
 
 FLAKY_PLUGIN = """
 from stageflow import BackgroundStepType, Parameter, StepError, hookimpl
@@ -45,3 +52,15 @@ name: hold
 type: wait
 until: "=ISPICKVAL(Status, 'Closed')"
 """
+
+
+def app_with_flaky_plugin(tmp_path: Path, database_url: str, clock: FixedClock) -> Flask:
+    """A new app on ``database_url`` whose plugins folder holds :data:`FLAKY_PLUGIN`."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "flaky.py").write_text(FLAKY_PLUGIN)
+    return create_app(
+        {"database_url": database_url, "instance_dir": str(tmp_path / "instance"),
+         "plugins_dir": str(plugins), "TESTING": True},
+        clock=clock,
+    )  # fmt: skip

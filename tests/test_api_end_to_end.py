@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import Api
 from flask import Flask
-from support import CASE_BASICS, FLAKY_PLUGIN
+from support import CASE_BASICS, app_with_flaky_plugin
 
-from stageflow.app import create_app
 from stageflow.clock import FixedClock
 from stageflow.db import database
 
@@ -53,20 +52,8 @@ stages:
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
-
-
-@pytest.fixture
 def app(tmp_path: Path, database_url: str, clock: FixedClock) -> Iterator[Flask]:
-    plugins = tmp_path / "plugins"
-    plugins.mkdir()
-    (plugins / "flaky.py").write_text(FLAKY_PLUGIN)
-    app = create_app(
-        {"database_url": database_url, "instance_dir": str(tmp_path / "instance"),
-         "plugins_dir": str(plugins), "TESTING": True},
-        clock=clock,
-    )  # fmt: skip
+    app = app_with_flaky_plugin(tmp_path, database_url, clock)
     yield app
     if not database.is_closed():
         database.close()

@@ -7,9 +7,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from support import CASE_BASICS, FLAKY_PLUGIN
+from support import CASE_BASICS, app_with_flaky_plugin
 
-from stageflow.app import create_app
 from stageflow.clock import FixedClock
 from stageflow.core import Stageflow
 from stageflow.db import database
@@ -19,20 +18,8 @@ from stageflow.models import Event, Job, Run, StepRun
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
-
-
-@pytest.fixture
 def stageflow(tmp_path: Path, database_url: str, clock: FixedClock):
-    plugins = tmp_path / "plugins"
-    plugins.mkdir()
-    (plugins / "flaky.py").write_text(FLAKY_PLUGIN)
-    app = create_app(
-        {"database_url": database_url, "instance_dir": str(tmp_path / "instance"),
-         "plugins_dir": str(plugins), "TESTING": True},
-        clock=clock,
-    )  # fmt: skip
+    app = app_with_flaky_plugin(tmp_path, database_url, clock)
     with app.app_context():
         database.connect(reuse_if_open=True)
         sf: Stageflow = app.extensions["stageflow"]

@@ -55,11 +55,6 @@ def select_where(model: type[M], field: peewee.Field, value: Any, order: Any = N
     return out
 
 
-def select_in(model: type[M], field: peewee.Field, values: Sequence[Any]) -> list[M]:
-    """``SELECT * FROM model WHERE field IN (values)`` as model instances."""
-    return list(model.select().where(field.in_(list(values))))
-
-
 def update_rows(rows: Sequence[peewee.Model], fields: Iterable[peewee.Field]) -> None:
     """Write ``fields`` of each row (``UPDATE … WHERE id = ?``), one statement per row.
 

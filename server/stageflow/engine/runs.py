@@ -653,7 +653,7 @@ class Engine:
         mine = jobs.take(batch, owner)
         step_ids = [job.payload.get("step_run") for job in mine if job.kind == "step"]
         attempts = {job.payload.get("step_run"): job.payload.get("attempt") for job in mine}
-        rows = fastsql.select_in(StepRun, StepRun.id, step_ids) if step_ids else []
+        rows = list(StepRun.select(StepRun.id, StepRun.run).where(StepRun.id.in_(step_ids)))
         if not rows:
             return []
         state = self.load(rows[0].run_id)

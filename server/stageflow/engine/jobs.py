@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from .. import fastsql
 from ..db import database, is_sqlite
 from ..models import Job
 from .states import JobStatus
@@ -23,26 +24,28 @@ def row(kind: str, payload: dict[str, Any], *, run_id: int | None, at: dt.dateti
     return {"kind": kind, "payload": payload, "run": run_id, "run_at": at, "created_at": at}
 
 
+_CLAIMABLE = (
+    "SELECT id FROM jobs WHERE (status = ? AND run_at <= ?) OR (status = ? AND leased_until < ?)"
+    " ORDER BY run_at, id LIMIT ?"
+)
+_LEASE = (
+    "UPDATE jobs SET status = ?, leased_until = ?, lease_owner = ?, attempts = attempts + 1"
+    " WHERE id = ?"
+)
+_TAKE = "DELETE FROM jobs WHERE id = ? AND lease_owner = ? AND status = ?"
+
+
 def claim(owner: str, now: dt.datetime, lease: dt.timedelta, limit: int = 10) -> list[Job]:
     """Lease up to ``limit`` due jobs (and jobs whose lease expired) to ``owner``."""
-    due = ((Job.status == JobStatus.QUEUED) & (Job.run_at <= now)) | (
-        (Job.status == JobStatus.LEASED) & (Job.leased_until < now)
-    )
     with database.atomic():
-        query = Job.select(Job.id).where(due).order_by(Job.run_at, Job.id).limit(limit)
-        if not is_sqlite():
-            query = query.for_update(skip_locked=True)
-        ids = [row.id for row in query]
-        if not ids:
-            return []
-        until = now + lease
-        Job.update(
-            status=JobStatus.LEASED,
-            leased_until=until,
-            lease_owner=owner,
-            attempts=Job.attempts + 1,
-        ).where(Job.id.in_(ids)).execute()
-        return list(Job.select().where(Job.id.in_(ids)).order_by(Job.run_at, Job.id))
+        at = Job.run_at.db_value(now)
+        select = _CLAIMABLE if is_sqlite() else _CLAIMABLE + " FOR UPDATE SKIP LOCKED"
+        params = (JobStatus.QUEUED, at, JobStatus.LEASED, at, limit)
+        ids = [row[0] for row in fastsql.execute(select, params)]
+        until = Job.run_at.db_value(now + lease)
+        for job_id in ids:
+            fastsql.execute(_LEASE, (JobStatus.LEASED, until, owner, job_id))
+        return [job for job_id in ids for job in fastsql.select_where(Job, Job.id, job_id)]
 
 
 def take(batch: list[Job], owner: str) -> list[Job]:
@@ -51,13 +54,8 @@ def take(batch: list[Job], owner: str) -> list[Job]:
     Jobs whose lease was lost (expired and taken by another worker) are left out: their
     work must not be done here.  The removal commits, or rolls back, with the work.
     """
-    ids = [job.id for job in batch]
-    remaining = set()
-    held = (Job.id.in_(ids)) & (Job.lease_owner == owner) & (Job.status == JobStatus.LEASED)
-    if Job.delete().where(held).execute() != len(ids):
-        # Some lease was lost; we deleted only ours: what remains is someone else's.
-        remaining = {row.id for row in Job.select(Job.id).where(Job.id.in_(ids))}
-    return [job for job in batch if job.id not in remaining]
+    held = JobStatus.LEASED
+    return [job for job in batch if fastsql.execute(_TAKE, (job.id, owner, held)).rowcount == 1]
 
 
 def finish(job: Job) -> None:

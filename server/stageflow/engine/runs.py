@@ -334,7 +334,8 @@ class Engine:
             raise EngineError(f"Orchestration {name!r} needs a {spec.object} record", 400)
         user = User.get_or_none(User.name == actor) if actor else None
         now = self.clock.now()
-        run = Run.create(
+        run = fastsql.create(
+            Run,
             orchestration=version_id,
             status=Status.NOT_STARTED,
             inputs=cleaned,
@@ -345,20 +346,15 @@ class Engine:
             started_at=now,
             updated_at=now,
         )
-        fastsql.insert_rows(
-            StageRun,
-            [{"run": run.id, "name": s.name, "position": i} for i, s in enumerate(spec.stages)],
-        )
-        stages = fastsql.select_where(StageRun, StageRun.run, run.id, StageRun.position)
-        fastsql.insert_rows(
-            StepRun,
-            [
-                {"run": run.id, "stage_run": stages[i].id, "name": step.name}
-                for i, stage in enumerate(spec.stages)
-                for step in stage.steps
-            ],
-        )
-        steps = {row.name: row for row in fastsql.select_where(StepRun, StepRun.run, run.id)}
+        stages = [
+            fastsql.create(StageRun, run=run.id, name=s.name, position=i)
+            for i, s in enumerate(spec.stages)
+        ]
+        steps = {
+            step.name: fastsql.create(StepRun, run=run.id, stage_run=stages[i].id, name=step.name)
+            for i, stage in enumerate(spec.stages)
+            for step in stage.steps
+        }
         state = RunState(run, spec, stages, steps, actor or SYSTEM)
         self._set(state, state.run, Status.IN_PROGRESS, "launched")
         self._advance(state)
@@ -619,11 +615,11 @@ class Engine:
         run = state.run
         if run.status not in (Status.COMPLETED, Status.ERROR, Status.CANCELED):
             return
-        state.write()
-        parents = StepRun.select().where(
-            (StepRun.child_run == run.id) & (StepRun.status == Status.IN_PROGRESS)
-        )
-        for parent in list(parents):
+        parents = fastsql.select(StepRun, {StepRun.child_run: run.id,
+                                           StepRun.status: Status.IN_PROGRESS})  # fmt: skip
+        if parents:
+            state.write()
+        for parent in parents:
             parent_state = self.load(parent.run_id, state.actor)
             row = parent_state.steps[parent.name]
             if run.status == Status.COMPLETED:
@@ -650,18 +646,15 @@ class Engine:
         to :data:`INLINE_STEPS`), so a run of quick steps needs no job rows beyond the
         first.
         """
-        mine = jobs.take(batch, owner)
-        step_ids = [job.payload.get("step_run") for job in mine if job.kind == "step"]
-        attempts = {job.payload.get("step_run"): job.payload.get("attempt") for job in mine}
-        rows = list(StepRun.select(StepRun.id, StepRun.run).where(StepRun.id.in_(step_ids)))
-        if not rows:
+        mine = [job for job in jobs.take(batch, owner) if job.kind == "step"]
+        if not mine:
             return []
-        state = self.load(rows[0].run_id)
+        attempts = {job.payload.get("step_run"): job.payload.get("attempt") for job in mine}
+        state = self.load(mine[0].run_id)
         state.inline = INLINE_STEPS
-        by_id = {row.id: row for row in state.steps.values()}
-        for row in rows:
-            step = by_id[row.id]
-            if step.status == Status.IN_PROGRESS and step.attempt == attempts[row.id]:
+        for step in state.steps.values():
+            due = step.id in attempts and step.attempt == attempts[step.id]
+            if due and step.status == Status.IN_PROGRESS:
                 state.ready.append(step)  # else: overtaken (cancel, skip, newer attempt)
         self._run_ready(state)
         return [state]

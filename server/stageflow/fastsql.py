@@ -2,15 +2,16 @@
 
 Building SQL from peewee query objects costs more than running it on SQLite; the
 engine runs the same few statements thousands of times a second.  These helpers build
-each statement's text once (with peewee, so it is right for the database in use), cache
-it per database, and then only bind values.  Values go through each field's
-``db_value``, exactly as peewee's own queries would; no text is ever spliced in.
+each statement once per database — its text (from the model, so it is right for the
+database in use) and how each column's value is converted — and afterwards only bind
+values.  Values go through each field's ``db_value`` and ``python_value`` exactly as
+peewee's own queries would, except where the conversion is the identity (text, integer
+and foreign-key columns); no text is ever spliced in.
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import peewee
@@ -19,15 +20,80 @@ from .db import database
 
 M = TypeVar("M", bound=peewee.Model)
 
-_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple, str]] = weakref.WeakKeyDictionary()
+#: Columns whose values the database driver takes and gives back as they are.
+_IDENTITY = (peewee.CharField, peewee.TextField, peewee.IntegerField, peewee.ForeignKeyField)
 
 
-def _sql(key: tuple, build: Any) -> str:
-    cache = _CACHE.setdefault(database.obj, {})
-    text = cache.get(key)
-    if text is None:
-        text = cache[key] = build()
-    return text
+def _statements() -> dict[Any, Any]:
+    """The compiled statements of the database in use (each database keeps its own)."""
+    db = database.obj
+    try:
+        return db._stageflow_statements
+    except AttributeError:
+        db._stageflow_statements = {}
+        return db._stageflow_statements
+
+
+def _compiled(key: Any, build: Callable[[], Any]) -> Any:
+    cache = _statements()
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = build()
+    return found
+
+
+def _writer(field: peewee.Field) -> Callable[[Any], Any] | None:
+    """How a value is bound for ``field``: None when it is bound as it is."""
+    if isinstance(field, peewee.JSONField):
+        dumps = field._dumps  # the text, not peewee's SQL wrapper around it
+        return lambda value: None if value is None else dumps(value)
+    if isinstance(field, _IDENTITY) and not isinstance(field, peewee.BooleanField):
+        return None
+    return field.db_value
+
+
+def _reader(field: peewee.Field) -> Callable[[Any], Any] | None:
+    """How a column's value is read for ``field``: None when it is used as it is."""
+    if isinstance(field, _IDENTITY) and not isinstance(field, peewee.BooleanField):
+        return None
+    return field.python_value
+
+
+def _params(writers: Sequence[Callable[[Any], Any] | None], values: Sequence[Any]) -> list:
+    return [v if w is None or v is None else w(v) for w, v in zip(writers, values, strict=True)]
+
+
+class _Select:
+    """``SELECT * FROM model WHERE f1 = ? AND … [ORDER BY order]``, compiled."""
+
+    def __init__(self, model: type[peewee.Model], where: Sequence[peewee.Field], order: Any):
+        fields = model._meta.sorted_fields
+        columns = ", ".join(f'"{f.column_name}"' for f in fields)
+        tests = " AND ".join(f'"{f.column_name}" = {database.param}' for f in where)
+        self.text = f'SELECT {columns} FROM "{model._meta.table_name}" WHERE {tests}'  # noqa: S608 - names from the model
+        if order is not None:
+            self.text += f' ORDER BY "{order.column_name}"'
+        self.model = model
+        self.names = [f.name for f in fields]
+        self.readers = [(i, f.name, read) for i, f in enumerate(fields)
+                        if (read := _reader(f)) is not None]  # fmt: skip
+        self.writers = [_writer(f) for f in where]
+
+    def __call__(self, values: Sequence[Any]) -> list:
+        cursor = database.execute_sql(self.text, _params(self.writers, values))
+        model, names, readers = self.model, self.names, self.readers
+        out = []
+        for row in cursor.fetchall():
+            data = dict(zip(names, row, strict=True))
+            for i, name, read in readers:
+                if row[i] is not None:
+                    data[name] = read(row[i])
+            instance = model.__new__(model)  # as peewee builds rows read from a query
+            instance.__data__ = data
+            instance._dirty = set()
+            instance.__rel__ = {}
+            out.append(instance)
+        return out
 
 
 def select_where(model: type[M], field: peewee.Field, value: Any, order: Any = None) -> list[M]:
@@ -36,30 +102,12 @@ def select_where(model: type[M], field: peewee.Field, value: Any, order: Any = N
 
 
 def select(model: type[M], where: Mapping[peewee.Field, Any], order: Any = None) -> list[M]:
-    """``SELECT * FROM model WHERE f1 = v1 AND … [ORDER BY order]`` as model instances.
-
-    Rows become instances directly (each column through its field's ``python_value``),
-    as peewee would build them, without rebuilding the query each time.
-    """
-    fields = model._meta.sorted_fields
-    conditions = tuple(where)
-
-    def build() -> str:
-        columns = ", ".join(f'"{f.column_name}"' for f in fields)
-        tests = " AND ".join(f'"{f.column_name}" = {database.param}' for f in conditions)
-        text = f'SELECT {columns} FROM "{model._meta.table_name}" WHERE {tests}'  # noqa: S608 - names from the model
-        return text + (f' ORDER BY "{order.column_name}"' if order is not None else "")
-
-    key = ("select", model, tuple(f.name for f in conditions), getattr(order, "name", None))
-    values = [f.db_value(v) for f, v in where.items()]
-    rows = database.execute_sql(_sql(key, build), values).fetchall()
-    readers = [(f.name, f.python_value) for f in fields]
-    out = []
-    for row in rows:
-        instance = model(__no_default__=1)
-        instance.__data__ = {name: read(v) for (name, read), v in zip(readers, row, strict=True)}
-        out.append(instance)
-    return out
+    """``SELECT * FROM model WHERE f1 = v1 AND … [ORDER BY order]`` as model instances,
+    built as peewee builds them (each column through its field's ``python_value``)."""
+    # Keys hold field names: a field's == builds an SQL expression, not a comparison.
+    key = ("select", model, *(f.name for f in where), getattr(order, "name", None))
+    statement = _compiled(key, lambda: _Select(model, list(where), order))
+    return statement(list(where.values()))
 
 
 def execute(text: str, params: Sequence[Any] = ()) -> Any:
@@ -68,7 +116,7 @@ def execute(text: str, params: Sequence[Any] = ()) -> Any:
     For the few hot statements that are not a plain select, insert or update of one
     model.  Returns the cursor.
     """
-    return database.execute_sql(_sql(("text", text), lambda: _marks(text)), params)
+    return database.execute_sql(_compiled(("text", text), lambda: _marks(text)), params)
 
 
 def _marks(text: str) -> str:
@@ -77,34 +125,38 @@ def _marks(text: str) -> str:
     return text.replace("?", database.param)
 
 
+class _Insert:
+    """``INSERT INTO model (given fields, then fields with defaults) VALUES (…)``."""
+
+    def __init__(self, model: type[peewee.Model], given: Sequence[str]):
+        every = model._meta.sorted_fields
+        fields = [f for f in every if f.name in given]
+        defaults = [f for f in every if f.default is not None and f.name not in given
+                    and not f.primary_key]  # fmt: skip
+        columns = ", ".join(f'"{f.column_name}"' for f in fields + defaults)
+        marks = ", ".join([database.param] * (len(fields) + len(defaults)))
+        self.text = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'  # noqa: S608 - names from the model, values bound
+        self.names = [f.name for f in fields]
+        self.writers = [_writer(f) for f in fields]
+        self.defaults = defaults
+
+    def params(self, values: Mapping[str, Any]) -> list:
+        """The values of one row, defaults (computed now, like ``utcnow``) at the end."""
+        given = _params(self.writers, [values[name] for name in self.names])
+        return given + [f.db_value(f.default() if callable(f.default) else f.default)
+                        for f in self.defaults]  # fmt: skip
+
+
+def _insert(model: type[peewee.Model], given: Iterable[str]) -> _Insert:
+    names = tuple(given)
+    return _compiled(("insert", model, names), lambda: _Insert(model, names))
+
+
 def insert_row(model: type[peewee.Model], values: Mapping[str, Any]) -> int:
     """Insert one row (field name → value; defaults fill the rest) and return its id."""
-    text, fields, filled = _insert(model, tuple(values))
-    params = [_db(f, values[f.name]) for f in fields] + filled
-    return database.execute_sql(text + ' RETURNING "id"', params).fetchone()[0]
-
-
-def update_rows(rows: Sequence[peewee.Model], fields: Iterable[peewee.Field]) -> None:
-    """Write ``fields`` of each row (``UPDATE … WHERE id = ?``), one statement per row.
-
-    Values are read from the rows' stored data, so a foreign key is written as its id
-    without loading the row it points to.
-    """
-    if not rows:
-        return
-    model = type(rows[0])
-    columns = sorted({f.name: f for f in fields}.values(), key=lambda f: f.name)
-
-    def build() -> str:
-        assignments = ", ".join(f'"{f.column_name}" = {database.param}' for f in columns)
-        table = model._meta.table_name
-        return f'UPDATE "{table}" SET {assignments} WHERE "id" = {database.param}'  # noqa: S608 - names from the model, values bound
-
-    text = _sql(("update", model, tuple(f.name for f in columns)), build)
-    cursor = database.cursor()
-    cursor.executemany(
-        text, [[_db(f, row.__data__.get(f.name)) for f in columns] + [row.id] for row in rows]
-    )
+    statement = _insert(model, values)
+    cursor = database.execute_sql(statement.text + ' RETURNING "id"', statement.params(values))
+    return cursor.fetchone()[0]
 
 
 def create(model: type[M], **values: Any) -> M:
@@ -122,36 +174,35 @@ def insert_rows(model: type[peewee.Model], rows: Sequence[Mapping[str, Any]]) ->
     """
     if not rows:
         return
-    text, fields, filled = _insert(model, tuple(rows[0]))
-    cursor = database.cursor()
-    cursor.executemany(text, [[_db(f, row[f.name]) for f in fields] + filled for row in rows])
+    statement = _insert(model, rows[0])
+    database.cursor().executemany(statement.text, [statement.params(row) for row in rows])
 
 
-def _insert(model: type[peewee.Model], given: tuple[str, ...]) -> tuple[str, list, list]:
-    """The INSERT text for fields ``given`` plus defaults, those fields, the default values."""
-    fields = [f for f in model._meta.sorted_fields if f.name in given]
-    defaults = [f for f in model._meta.sorted_fields
-                if not f.primary_key and f.name not in given and f.default is not None]  # fmt: skip
+class _Update:
+    """``UPDATE model SET f1 = ?, … WHERE id = ?``."""
 
-    def build() -> str:
-        columns = ", ".join(f'"{f.column_name}"' for f in fields + defaults)
-        marks = ", ".join([database.param] * (len(fields) + len(defaults)))
-        return f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'  # noqa: S608 - names from the model, values bound
-
-    text = _sql(("insert", model, given), build)
-    filled = [_db(f, f.default() if callable(f.default) else f.default) for f in defaults]
-    return text, fields, filled
+    def __init__(self, model: type[peewee.Model], fields: Sequence[peewee.Field]):
+        assignments = ", ".join(f'"{f.column_name}" = {database.param}' for f in fields)
+        table = model._meta.table_name
+        self.text = f'UPDATE "{table}" SET {assignments} WHERE "id" = {database.param}'  # noqa: S608 - names from the model, values bound
+        self.names = [f.name for f in fields]
+        self.writers = [_writer(f) for f in fields]
 
 
-_PLAIN = (peewee.CharField, peewee.TextField, peewee.IntegerField, peewee.BooleanField)
+def update_rows(rows: Sequence[peewee.Model], fields: Iterable[peewee.Field]) -> None:
+    """Write ``fields`` of each row (``UPDATE … WHERE id = ?``), one statement per row.
 
-
-def _db(field: peewee.Field, value: Any) -> Any:
-    """A value as bound to a statement: JSON as its text (peewee would wrap it in SQL)."""
-    if value is None:
-        return None
-    if isinstance(field, peewee.JSONField):
-        return field._dumps(value)
-    if isinstance(field, _PLAIN) and value.__class__ in (str, int, bool):
-        return value
-    return field.db_value(value)
+    Values are read from the rows' stored data, so a foreign key is written as its id
+    without loading the row it points to.
+    """
+    if not rows:
+        return
+    model = type(rows[0])
+    columns = sorted(set(fields), key=lambda f: f.name)
+    key = ("update", model, *(f.name for f in columns))
+    statement = _compiled(key, lambda: _Update(model, columns))
+    names, writers = statement.names, statement.writers
+    database.cursor().executemany(
+        statement.text,
+        [[*_params(writers, [row.__data__.get(n) for n in names]), row.id] for row in rows],
+    )

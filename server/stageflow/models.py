@@ -41,11 +41,19 @@ class UTCDateTimeField(DateTimeField):
         if isinstance(value, dt.datetime):
             if value.tzinfo is None:
                 raise ValueError(f"{self.name}: naive datetime {value}; pass an aware one")
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+            if value.tzinfo is not dt.UTC:
+                value = value.astimezone(dt.UTC)
+            value = value.replace(tzinfo=None)
         return super().db_value(value)
 
     def python_value(self, value: Any) -> Any:
-        value = super().python_value(value)
+        if isinstance(value, str):  # SQLite's text: ISO format, as the driver stores it
+            try:
+                value = dt.datetime.fromisoformat(value)
+            except ValueError:
+                value = super().python_value(value)
+        else:
+            value = super().python_value(value)
         if isinstance(value, dt.datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
         return value
@@ -61,8 +69,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+_ENCODER = json.JSONEncoder(default=_json_default, separators=(",", ":"))
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, default=_json_default, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 class JSONData(JSONField):

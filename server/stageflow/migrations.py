@@ -47,10 +47,28 @@ def _add_job_errors(migrator: SchemaMigrator) -> None:
     add_column(migrator, models.Job.last_error)
 
 
+#: Indexes that no query uses (the composite (run_id, name) index covers run_id) and that
+#: every write of a stage or step run paid for.
+_UNUSED_INDEXES = (
+    "stage_runs_run_id",
+    "stage_runs_status",
+    "step_runs_run_id",
+    "step_runs_status",
+    "step_runs_idempotency_key",
+    "step_runs_flow_version_id",
+)
+
+
+def _drop_unused_indexes(migrator: SchemaMigrator) -> None:
+    for name in _UNUSED_INDEXES:
+        database.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+
+
 #: Every migration, in order; a migration's version is its position, from 1.
 MIGRATIONS: Sequence[Migration] = (
     ("create tables", _create_tables),
     ("jobs.last_error", _add_job_errors),
+    ("drop unused stage and step run indexes", _drop_unused_indexes),
 )
 
 

@@ -217,11 +217,15 @@ class Run(BaseModel):
         indexes = ((("record_object", "record_id"), False),)
 
 
+# Stage and step runs are read by run (the (run, name) index) and written on every event,
+# so they carry no other index that their queries do not use: each one costs every write.
+
+
 class StageRun(BaseModel):
-    run = ForeignKeyField(Run, backref="stage_runs", on_delete="CASCADE")
+    run = ForeignKeyField(Run, backref="stage_runs", on_delete="CASCADE", index=False)
     name = CharField(max_length=150)
     position = IntegerField()  # the stage's place in the orchestration, from 0
-    status = StatusField(Status.NOT_STARTED)
+    status = StatusField(Status.NOT_STARTED, index=False)
     started_at = UTCDateTimeField(null=True)
     finished_at = UTCDateTimeField(null=True)
 
@@ -231,15 +235,16 @@ class StageRun(BaseModel):
 
 
 class StepRun(BaseModel):
-    run = ForeignKeyField(Run, backref="step_runs", on_delete="CASCADE")
+    run = ForeignKeyField(Run, backref="step_runs", on_delete="CASCADE", index=False)
     stage_run = ForeignKeyField(StageRun, backref="step_runs", on_delete="CASCADE")
     name = CharField(max_length=150)
-    status = StatusField(Status.NOT_STARTED)
+    status = StatusField(Status.NOT_STARTED, index=False)
     attempt = IntegerField(default=0)
     outputs = JSONData(null=True)
     error = TextField(null=True)
-    idempotency_key = CharField(null=True, unique=True)  # step run id and attempt
-    flow_version = ForeignKeyField(DefinitionVersion, null=True, backref="+")  # on start
+    idempotency_key = CharField(null=True)  # step run id and attempt: unique by construction
+    # Versions are never deleted, so nothing looks steps up by it.
+    flow_version = ForeignKeyField(DefinitionVersion, null=True, backref="+", index=False)
     child_run = ForeignKeyField(  # launch_orchestration's run
         Run, null=True, backref="parent_step_runs", on_delete="SET NULL"
     )

@@ -206,3 +206,27 @@ def update_rows(rows: Sequence[peewee.Model], fields: Iterable[peewee.Field]) ->
         statement.text,
         [[*_params(writers, [row.__data__.get(n) for n in names]), row.id] for row in rows],
     )
+
+
+class savepoint:  # noqa: N801 - used like peewee's atomic()
+    """A savepoint inside the current transaction: undone if the block raises.
+
+    What ``database.atomic()`` does when nested, without peewee's bookkeeping (a random
+    name per savepoint): the engine takes one for every step it runs.  Savepoints of the
+    same name nest; each statement refers to the innermost.
+    """
+
+    def __init__(self, name: str = "stageflow") -> None:
+        if not name.isidentifier():
+            raise ValueError(f"savepoint name must be an identifier, not {name!r}")
+        self.name = name
+
+    def __enter__(self) -> None:
+        if not database.in_transaction():  # on its own, SAVEPOINT would begin one
+            raise RuntimeError("a savepoint needs a transaction: use database.atomic()")
+        execute(f"SAVEPOINT {self.name}")
+
+    def __exit__(self, kind: type[BaseException] | None, *_: Any) -> None:
+        if kind is not None:
+            execute(f"ROLLBACK TO SAVEPOINT {self.name}")
+        execute(f"RELEASE SAVEPOINT {self.name}")

@@ -542,7 +542,7 @@ class Engine:
             if step_type is None:
                 message = f"No plugin provides the step type {flow.type!r}"  # type: ignore[union-attr]
                 raise StepError(message, retry=False)
-            with database.atomic():  # a savepoint: a failing step leaves no trace
+            with fastsql.savepoint("step"):  # a failing step leaves no trace
                 context = self._context(state, stage, spec, step, flow)  # type: ignore[arg-type]
                 try:
                     outputs = step_type.execute(context)  # type: ignore[union-attr]
@@ -698,7 +698,7 @@ class Engine:
         return len(claimed)
 
     def _isolated(self, batch: list[Job], owner: str) -> list[RunState]:
-        with database.atomic():  # a savepoint per run
+        with fastsql.savepoint("run"):  # one per run: a failing run leaves no trace
             return self._work_on(batch, owner)
 
     def _job_crashed(self, job: Job, error: str) -> None:

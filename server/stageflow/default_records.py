@@ -55,6 +55,14 @@ def _row(object_name: str, record_id: str) -> RecordRow | None:
     return rows[0] if rows and rows[0].object == object_name else None
 
 
+_READ_FOR_UPDATE = (
+    "SELECT data, owner_id, created_at, created_by_id, updated_by_id FROM records"
+    " WHERE id = ? AND object = ?"
+)
+# Right-hand sides see the row as it was: prior takes the data being replaced.
+_UPDATE = "UPDATE records SET prior = data, data = ?, updated_at = ? WHERE id = ?"
+
+
 class BuiltinRecordSource(RecordSource):
     """Records stored as JSON rows of the ``records`` table, one object per ``object``."""
 
@@ -102,14 +110,24 @@ class BuiltinRecordSource(RecordSource):
         return _as_record(row)
 
     def update(self, object: str, id: str, values: Mapping[str, Any]) -> Record:
-        row = _row(object, id)
-        if row is None:
+        found = fastsql.execute(_READ_FOR_UPDATE, (int(id), object)).fetchone() \
+            if str(id).isdigit() else None  # fmt: skip
+        if found is None:
             raise KeyError(id)
-        row.prior = dict(row.data)
-        row.data = {**row.data, **values}
-        row.updated_at = self.clock.now()
-        fastsql.update_rows([row], [RecordRow.prior, RecordRow.data, RecordRow.updated_at])
-        return _as_record(row)
+        data, owner, created_at, created_by, updated_by = found
+        data = {**RecordRow.data.python_value(data), **values}
+        now = self.clock.now()
+        params = (RecordRow.data._dumps(data), RecordRow.updated_at.db_value(now), int(id))
+        fastsql.execute(_UPDATE, params)  # the old data becomes the prior
+        return {
+            "Id": str(id),
+            "Owner": _user_name(owner),
+            "CreatedAt": RecordRow.created_at.python_value(created_at).isoformat(),
+            "UpdatedAt": now.isoformat(),
+            "CreatedBy": _user_name(created_by),
+            "UpdatedBy": _user_name(updated_by),
+            **data,
+        }
 
     def delete(self, object: str, id: str) -> None:
         row = _row(object, id)

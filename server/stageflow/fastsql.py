@@ -167,6 +167,29 @@ def create(model: type[M], **values: Any) -> M:
     return row
 
 
+def create_many(model: type[M], rows: Sequence[Mapping[str, Any]], key: str) -> dict[Any, M]:
+    """Create rows in one statement; return them by the value of ``key``, a unique field.
+
+    (The order in which the database returns new ids is not defined, so each id comes
+    back with its key.)  Every row must name the same fields as the first.
+    """
+    if not rows:
+        return {}
+    made = [model(**values) for values in rows]
+    statement = _insert(model, rows[0])
+    head, _, marks = statement.text.partition(" VALUES ")
+    text = f"{head} VALUES {', '.join([marks] * len(rows))}"
+    params = [value for row in made for value in statement.params(row.__data__)]
+    column = model._meta.fields[key].column_name
+    found = database.execute_sql(f'{text} RETURNING "id", "{column}"', params).fetchall()
+    by_key = {row.__data__[key]: row for row in made}
+    for row_id, value in found:
+        row = by_key[value]
+        row.id = row_id
+        row._dirty.clear()
+    return by_key
+
+
 def insert_rows(model: type[peewee.Model], rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert rows (dicts of field name → value; defaults fill the rest) in one statement.
 

@@ -346,15 +346,12 @@ class Engine:
             started_at=now,
             updated_at=now,
         )
-        stages = [
-            fastsql.create(StageRun, run=run.id, name=s.name, position=i)
-            for i, s in enumerate(spec.stages)
-        ]
-        steps = {
-            step.name: fastsql.create(StepRun, run=run.id, stage_run=stages[i].id, name=step.name)
-            for i, stage in enumerate(spec.stages)
-            for step in stage.steps
-        }
+        stage_rows = [{"run": run.id, "name": s.name, "position": i}
+                      for i, s in enumerate(spec.stages)]  # fmt: skip
+        stages = list(fastsql.create_many(StageRun, stage_rows, key="name").values())
+        step_rows = [{"run": run.id, "stage_run": stages[i].id, "name": step.name}
+                     for i, stage in enumerate(spec.stages) for step in stage.steps]  # fmt: skip
+        steps = fastsql.create_many(StepRun, step_rows, key="name")
         state = RunState(run, spec, stages, steps, actor or SYSTEM)
         self._set(state, state.run, Status.IN_PROGRESS, "launched")
         self._advance(state)

@@ -103,11 +103,12 @@ def floor_rate(runs: int) -> float:
     p = database.param
     sql = {
         "run": f"INSERT INTO runs (orchestration_id, status, inputs, started_at, updated_at, "
-        f"record_object, record_id) VALUES ({p}, 'InProgress', '{{}}', {p}, {p}, 'Floor', {p})",
+        f"record_object, record_id) VALUES ({p}, 'InProgress', '{{}}', {p}, {p}, 'Floor', {p}) "
+        "RETURNING id",
         "stage": f"INSERT INTO stage_runs (run_id, name, position, status) "
-        f"VALUES ({p}, {p}, {p}, 'InProgress')",
+        f"VALUES ({p}, {p}, {p}, 'InProgress') RETURNING id",
         "step": f"INSERT INTO step_runs (run_id, stage_run_id, name, status, attempt) "
-        f"VALUES ({p}, {p}, {p}, 'InProgress', 1)",
+        f"VALUES ({p}, {p}, {p}, 'InProgress', 1) RETURNING id",
         "read": f"SELECT data FROM records WHERE id = {p}",
         "record": f"UPDATE records SET data = {p}, updated_at = {p} WHERE id = {p}",
         "done_step": f"UPDATE step_runs SET status = 'Completed', finished_at = {p} WHERE id = {p}",
@@ -122,19 +123,21 @@ def floor_rate(runs: int) -> float:
     start = time.perf_counter()
     for record_id in records:
         with database.atomic():
-            run_id = database.execute_sql(sql["run"], (version, now, now, str(record_id))).lastrowid
+            (run_id,) = database.execute_sql(
+                sql["run"], (version, now, now, str(record_id))
+            ).fetchone()
             stage_ids = [
-                database.execute_sql(sql["stage"], (run_id, name, i)).lastrowid
+                database.execute_sql(sql["stage"], (run_id, name, i)).fetchone()[0]
                 for i, name in enumerate(("one", "two", "three"))
             ]
             step_ids = [
-                database.execute_sql(sql["step"], (run_id, stage_ids[i // 2], f)).lastrowid
+                database.execute_sql(sql["step"], (run_id, stage_ids[i // 2], f)).fetchone()[0]
                 for i, f in enumerate("abcdef")
             ]
         with database.atomic():  # like the engine's worker: one transaction for the steps
             for i, field in enumerate("ABCDEF"):
                 (data,) = database.execute_sql(sql["read"], (record_id,)).fetchone()
-                data = json.loads(data)
+                data = json.loads(data) if isinstance(data, str) else data  # JSONB: a dict
                 data[field] = 1
                 database.execute_sql(sql["record"], (json.dumps(data), now, record_id))
                 database.execute_sql(sql["done_step"], (now, step_ids[i]))

@@ -10,6 +10,7 @@ the key and where it came from.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 import zoneinfo
@@ -88,7 +89,14 @@ def convert(key: str, value: Any, default: Any, source: str, *, text: bool = Fal
     sources are typed already (TOML, Python) and must match.
     """
     kind = type(default)
-    if text and kind is not str:
+    if text and kind is dict:
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            return parsed
+    elif text and kind is not str:
         word = value.strip()
         try:
             if kind is bool:
@@ -128,6 +136,7 @@ _TYPE_NAMES = {
     int: "a whole number (e.g. 5)",
     float: "a number (e.g. 2.5)",
     bool: "true or false",
+    dict: "a table (in the environment: a JSON object)",
 }
 
 # Range and format checks beyond the type, by setting.

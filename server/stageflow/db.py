@@ -85,6 +85,15 @@ def is_sqlite() -> bool:
 # -- SQLite only: nothing else in Stageflow may depend on the database being SQLite. --
 
 
+def json_sort_key(path: Any) -> Any:
+    """A JSON field's value to sort by: numbers as numbers and text as text.
+
+    SQLite's ``->>`` gives SQL values; PostgreSQL's ``->>`` would give text (so 10 < 9),
+    while its ``->`` gives ``jsonb``, which sorts numbers as numbers.
+    """
+    return path.as_text() if is_sqlite() else path
+
+
 def _sqlite_options(url: str, busy_timeout_ms: int) -> dict[str, Any]:
     """SQLite connection options, and the database file's folder created if missing.
 

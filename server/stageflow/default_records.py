@@ -13,7 +13,7 @@ from typing import Any
 
 from . import fastsql
 from .clock import Clock, SystemClock
-from .db import database
+from .db import database, json_sort_key
 from .extension import Change, Page, Record, RecordSource
 from .hookspecs import hookimpl
 from .models import Record as RecordRow
@@ -55,6 +55,32 @@ def _row(object_name: str, record_id: str) -> RecordRow | None:
     return rows[0] if rows and rows[0].object == object_name else None
 
 
+#: System fields stored in their own columns (the rest are keys of ``data``).
+_COLUMNS = {
+    "Id": RecordRow.id,
+    "CreatedAt": RecordRow.created_at,
+    "UpdatedAt": RecordRow.updated_at,
+    "Owner": RecordRow.owner,
+    "CreatedBy": RecordRow.created_by,
+    "UpdatedBy": RecordRow.updated_by,
+}
+
+
+def _column(name: str) -> Any:
+    """The SQL expression a field is filtered and sorted by."""
+    return _COLUMNS.get(name) or RecordRow.data[name]
+
+
+def _stored(name: str, value: Any) -> Any:
+    """A filter value as its column stores it (user fields hold the user's id)."""
+    if name in ("Owner", "CreatedBy", "UpdatedBy"):
+        user = User.get_or_none(User.name == value)
+        return user.id if user is not None else -1
+    if name == "Id":
+        return int(value) if str(value).isdigit() else -1
+    return value
+
+
 _READ_FOR_UPDATE = (
     "SELECT data, owner_id, created_at, created_by_id, updated_by_id FROM records"
     " WHERE id = ? AND object = ?"
@@ -80,20 +106,37 @@ class BuiltinRecordSource(RecordSource):
         object: str,
         where: Mapping[str, Any] | None = None,
         *,
+        order_by: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page:
         query = RecordRow.select().where(RecordRow.object == object)
         for name, value in (where or {}).items():
-            query = query.where(RecordRow.data[name] == value)
+            query = query.where(_column(name) == _stored(name, value))
+        if order_by in (None, "Id"):  # by id: keyset pages (the cursor is the last id)
+            if cursor:
+                if not cursor.isdigit():
+                    raise ValueError(f"Invalid cursor {cursor!r}")
+                query = query.where(RecordRow.id > int(cursor))
+            rows = list(query.order_by(RecordRow.id).limit(limit + 1))
+            more = len(rows) > limit
+            rows = rows[:limit]
+            return Page([_as_record(r) for r in rows], str(rows[-1].id) if more else None)
+        # Another order: offset pages (cursor "o<offset>"), ties broken by id.
+        descending = order_by.startswith("-")
+        name = order_by.lstrip("-")
+        column = _COLUMNS.get(name) or json_sort_key(RecordRow.data[name])
+        offset = 0
         if cursor:
-            if not cursor.isdigit():
+            if not (cursor.startswith("o") and cursor[1:].isdigit()):
                 raise ValueError(f"Invalid cursor {cursor!r}")
-            query = query.where(RecordRow.id > int(cursor))
-        rows = list(query.order_by(RecordRow.id).limit(limit + 1))
+            offset = int(cursor[1:])
+        ordering = (column.desc(nulls="LAST"), RecordRow.id.desc()) if descending else (
+            column.asc(nulls="FIRST"), RecordRow.id)  # fmt: skip
+        rows = list(query.order_by(*ordering).offset(offset).limit(limit + 1))
         more = len(rows) > limit
-        rows = rows[:limit]
-        return Page([_as_record(r) for r in rows], str(rows[-1].id) if more else None)
+        following = f"o{offset + limit}" if more else None
+        return Page([_as_record(r) for r in rows[:limit]], following)
 
     def create(self, object: str, values: Mapping[str, Any], *, owner: str | None = None) -> Record:
         now = self.clock.now()

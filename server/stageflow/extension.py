@@ -235,10 +235,16 @@ class RecordSource(ABC):
         object: str,
         where: Mapping[str, Any] | None = None,
         *,
+        order_by: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page:
-        """Records whose fields equal ``where``'s values, at most ``limit``, after ``cursor``."""
+        """Records whose fields equal ``where``'s values, at most ``limit``, after ``cursor``.
+
+        ``where`` may name system fields too (``Owner`` by user name).  ``order_by`` is a
+        field name, ``-`` in front for descending; None sorts by ``Id``.  The cursor is
+        the source's own text, from the previous :class:`Page`.
+        """
 
     @abstractmethod
     def create(self, object: str, values: Mapping[str, Any], *, owner: str | None = None) -> Record:

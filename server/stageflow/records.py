@@ -159,13 +159,28 @@ class RecordService:
         object_name: str,
         where: Mapping[str, Any] | None = None,
         *,
+        order_by: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page:
-        """A page of records whose fields equal ``where``'s values."""
+        """A page of records whose fields equal ``where``'s values, sorted by ``order_by``
+        (a field name, ``-`` in front for descending; default ``Id``).
+
+        RecordError names a filter or sort field the object does not have.
+        """
         spec = self.object_spec(object_name)
-        cleaned = self.clean(spec, where or {}, creating=False)
-        return self.source_for(spec).query(object_name, cleaned, limit=limit, cursor=cursor)
+        where = dict(where or {})
+        system = {k: str(v) for k, v in where.items() if k in SYSTEM_FIELDS}
+        cleaned = self.clean(spec, {k: v for k, v in where.items() if k not in system},
+                             creating=False)  # fmt: skip
+        if order_by is not None:
+            name = order_by.removeprefix("-")
+            if name not in SYSTEM_FIELDS and spec.field(name) is None:
+                known = ", ".join([*SYSTEM_FIELDS, *(f.name for f in spec.fields)])
+                raise RecordError({"sort": f"{spec.name} has no field {name!r} (fields: {known})"})
+        return self.source_for(spec).query(
+            object_name, {**cleaned, **system}, order_by=order_by, limit=limit, cursor=cursor
+        )
 
     def formula_values(self, spec: ObjectSpec, record: Mapping[str, Any]) -> dict[str, Any]:
         """A stored record as formula values (numbers as Decimal, dates as dates…)."""

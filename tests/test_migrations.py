@@ -30,11 +30,12 @@ def schema() -> dict[str, object]:
 
 
 def row_counts() -> dict[str, int]:
-    """The number of rows in each table but schema_version."""
+    """The number of rows in each table there is but schema_version."""
+    tables = set(database.get_tables())
     return {
         model._meta.table_name: model.select().count()
         for model in models.MODELS
-        if model is not models.SchemaVersion
+        if model is not models.SchemaVersion and model._meta.table_name in tables
     }
 
 
@@ -68,7 +69,9 @@ def test_version_1_database_is_upgraded_without_losing_rows(tmp_path: Path, app:
     assert upgraded.config["DATABASE_URL"].endswith("old.db")
     with database.connection_context():
         assert current_version() == latest_version()
-        assert row_counts() == before
+        after = row_counts()
+        assert {table: after[table] for table in before} == before
+        assert after["record_shares"] == 0  # made by migration 4
         assert all(count > 0 for count in before.values())  # the dump fills every table
         assert schema() == latest_schema
         alice = models.User.get(name="alice")

@@ -93,6 +93,7 @@ class BuiltinRecordSource(RecordSource):
     """Records stored as JSON rows of the ``records`` table, one object per ``object``."""
 
     name = "builtin"
+    transactional = True
 
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock = clock or SystemClock()

@@ -217,11 +217,17 @@ class RecordSource(ABC):
     """
 
     name: str = ""
+    #: True when the source writes to Stageflow's own database, in the caller's
+    #: transaction (the built-in source): triggers then fire in the same transaction as
+    #: the write.  Other sources' changes reach triggers through :meth:`changes`.
+    transactional: bool = False
 
     def objects(self) -> Mapping[str, Mapping[str, str]]:
-        """Objects this source defines itself: ``{object: {field: type}}``.
+        """Objects this source defines itself: ``{object: {field: field type}}``.
 
-        Sources that store objects defined in YAML (``source: NAME``) return ``{}``.
+        Field types are record field types (``text``, ``number``, ``date``…).  An object
+        defined in YAML with ``source: NAME`` takes precedence (and adds labels, access
+        and validation rules).  Sources that only store YAML-defined objects return ``{}``.
         """
         return {}
 

@@ -340,6 +340,24 @@ class Record(BaseModel):
         table_name = "records"
 
 
+class RecordShare(BaseModel):
+    """A record shared with a user, a group or a queue, to read or to edit.
+
+    Records of any source can be shared: the record is named by object and id.
+    """
+
+    object = CharField(max_length=150)
+    record_id = CharField(max_length=150)
+    grantee_kind = CharField(max_length=20)  # user, group, queue
+    grantee_name = CharField(max_length=150)
+    level = CharField(max_length=10)  # read, edit
+    created_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "record_shares"
+        indexes = ((("object", "record_id", "grantee_kind", "grantee_name"), True),)
+
+
 class SchemaVersion(BaseModel):
     """One row per migration applied to this database."""
 
@@ -368,5 +386,6 @@ MODELS: tuple[type[BaseModel], ...] = (
     Event,
     Job,
     Record,
+    RecordShare,
     SchemaVersion,
 )

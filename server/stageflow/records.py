@@ -9,16 +9,20 @@ plugin: ``builtin`` is Stageflow's own tables) to store them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .access import check_access, require_access
 from .clock import Clock, SystemClock
+from .db import database
 from .definitions import store
 from .definitions.spec import FIELD_TYPES, SYSTEM_FIELDS, FieldSpec, ObjectSpec
 from .extension import Page, Record, RecordSource
 from .grammar import FormulaError, compile_formula
 from .grammar import types as T
+from .models import User
 
 
 class RecordError(ValueError):
@@ -73,21 +77,69 @@ def with_defaults(
     return filled
 
 
+@dataclass(frozen=True)
+class RecordChange:
+    """A record created, updated or deleted, as triggers and running runs see it.
+
+    ``prior`` loads the record as it was before (None when created); it is called only
+    by those that need it (``ISCHANGED``, ``only_when_changed``).
+    """
+
+    spec: ObjectSpec
+    operation: str  # created | updated | deleted
+    record: Mapping[str, Any]
+    prior: Callable[[], Mapping[str, Any] | None]
+    actor: str | None = None  # the user who made it; None: the system
+
+
 class RecordService:
-    """Records of every deployed object, through the object's record source."""
+    """Records of every deployed object, through the object's record source.
+
+    ``user=`` on a method means "on behalf of this person": what they may not see or
+    change raises :class:`~stageflow.access.AccessDenied`.  Without it the caller is the
+    system (the engine), which may do anything.  ``observers`` are told of every change:
+    inside the write's transaction for sources that write to Stageflow's own database
+    (``transactional``), from the change feed for the others.
+    """
 
     def __init__(self, sources: Mapping[str, RecordSource], clock: Clock | None = None) -> None:
         self.sources = dict(sources)
         self.clock = clock or SystemClock()
+        self.observers: list[Callable[[RecordChange], None]] = []
+        #: Called with an object's name after a write to a source outside Stageflow's
+        #: database, so its change feed is read at once (set by the server).
+        self.follow: Callable[[str], None] | None = None
 
     def object_spec(self, name: str) -> ObjectSpec:
-        """The active definition of an object.  RecordNotFound when there is none."""
+        """The active definition of an object, or the object a record source defines.
+
+        RecordNotFound when there is neither.
+        """
         try:
             return store.active_spec("object", name)[1]  # type: ignore[return-value]
         except store.DefinitionNotFound:
-            raise RecordNotFound(f"No object named {name!r} is deployed") from None
+            spec = self.source_objects().get(name)
+            if spec is None:
+                raise RecordNotFound(f"No object named {name!r} is deployed") from None
+            return spec
+
+    def source_objects(self) -> dict[str, ObjectSpec]:
+        """Objects that record sources define themselves (``RecordSource.objects()``)."""
+        found: dict[str, ObjectSpec] = {}
+        for source in self.sources.values():
+            for name, fields in source.objects().items():
+                specs = tuple(FieldSpec(field, type_) for field, type_ in fields.items())
+                found[name] = ObjectSpec(name, specs, source=source.name)
+        return found
+
+    def objects(self) -> list[ObjectSpec]:
+        """Every object there are records of: deployed ones, then source-defined, by name."""
+        deployed = store.active_specs("object").get("object", {})
+        merged = {**self.source_objects(), **deployed}
+        return [merged[name] for name in sorted(merged)]  # type: ignore[misc]
 
     def source_for(self, spec: ObjectSpec) -> RecordSource:
+        """The record source that serves ``spec``'s records."""
         source = self.sources.get(spec.source)
         if source is None:
             raise RecordNotFound(
@@ -120,39 +172,86 @@ class RecordService:
             raise RecordError(errors)
         return cleaned
 
-    def get(self, object_name: str, record_id: str) -> Record:
-        """A record.  RecordNotFound if it does not exist."""
+    def get(self, object_name: str, record_id: str, *, user: User | None = None) -> Record:
+        """A record.  RecordNotFound if it does not exist; AccessDenied if ``user`` may not
+        read it."""
         spec = self.object_spec(object_name)
-        record = self.source_for(spec).get(object_name, str(record_id))
+        record = self._read(spec, record_id)
+        require_access(user, spec, record, "read")
+        return record
+
+    def _read(self, spec: ObjectSpec, record_id: str) -> Record:
+        record = self.source_for(spec).get(spec.name, str(record_id))
         if record is None:
-            raise RecordNotFound(f"No {object_name} record with id {record_id!r}")
+            raise RecordNotFound(f"No {spec.name} record with id {record_id!r}")
         return record
 
     def create(
-        self, object_name: str, values: Mapping[str, Any], *, owner: str | None = None
+        self,
+        object_name: str,
+        values: Mapping[str, Any],
+        *,
+        owner: str | None = None,
+        user: User | None = None,
     ) -> Record:
-        """Validate and store a new record; fields left blank take their defaults."""
+        """Validate and store a new record; fields left blank take their defaults.
+
+        Every signed-in user may create records; they own them unless ``owner`` says
+        otherwise.  Triggers fire (see :attr:`observers`).
+        """
         spec = self.object_spec(object_name)
         values = with_defaults(spec, values, self.clock.now())
         cleaned = self.clean(spec, values, creating=True)
-        return self.source_for(spec).create(object_name, cleaned, owner=owner)
+        self._check_rules(spec, cleaned, None)
+        owner = owner if owner is not None else (user.name if user is not None else None)
+        source = self.source_for(spec)
+        with database.atomic():
+            record = source.create(object_name, cleaned, owner=owner)
+            if source.transactional:
+                self._notify(RecordChange(spec, "created", record, lambda: None, _name(user)))
+        self._follow(spec, source)
+        return record
 
-    def update(self, object_name: str, record_id: str, values: Mapping[str, Any]) -> Record:
-        """Validate and apply changes to some fields of a record."""
+    def update(
+        self,
+        object_name: str,
+        record_id: str,
+        values: Mapping[str, Any],
+        *,
+        user: User | None = None,
+    ) -> Record:
+        """Validate and apply changes to some fields of a record; triggers fire."""
         spec = self.object_spec(object_name)
         cleaned = self.clean(spec, values, creating=False)
-        try:
-            return self.source_for(spec).update(object_name, str(record_id), cleaned)
-        except KeyError:
-            raise RecordNotFound(f"No {object_name} record with id {record_id!r}") from None
+        source = self.source_for(spec)
+        with database.atomic():
+            before: Record | None = None
+            if user is not None or spec.validations:
+                before = self._read(spec, record_id)
+                require_access(user, spec, before, "edit")
+                self._check_rules(spec, {**before, **cleaned}, before)
+            try:
+                record = source.update(object_name, str(record_id), cleaned)
+            except KeyError:
+                raise RecordNotFound(f"No {object_name} record with id {record_id!r}") from None
+            if source.transactional:
+                prior = (lambda: before) if before is not None else _prior_of(source, spec, record)
+                self._notify(RecordChange(spec, "updated", record, prior, _name(user)))
+        self._follow(spec, source)
+        return record
 
-    def delete(self, object_name: str, record_id: str) -> None:
-        """Remove a record."""
+    def delete(self, object_name: str, record_id: str, *, user: User | None = None) -> None:
+        """Remove a record (``user`` needs edit access)."""
         spec = self.object_spec(object_name)
-        try:
-            self.source_for(spec).delete(object_name, str(record_id))
-        except KeyError:
-            raise RecordNotFound(f"No {object_name} record with id {record_id!r}") from None
+        source = self.source_for(spec)
+        with database.atomic():
+            if user is not None:
+                require_access(user, spec, self._read(spec, record_id), "edit")
+            try:
+                source.delete(object_name, str(record_id))
+            except KeyError:
+                raise RecordNotFound(f"No {object_name} record with id {record_id!r}") from None
+        self._follow(spec, source)
 
     def query(
         self,
@@ -162,11 +261,15 @@ class RecordService:
         order_by: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        user: User | None = None,
     ) -> Page:
         """A page of records whose fields equal ``where``'s values, sorted by ``order_by``
         (a field name, ``-`` in front for descending; default ``Id``).
 
-        RecordError names a filter or sort field the object does not have.
+        With ``user``, only the records they may read: the source's pages are read
+        until ``limit`` readable records are found (each source page is taken whole, so
+        the cursor stays the source's).  RecordError names a filter or sort field the
+        object does not have.
         """
         spec = self.object_spec(object_name)
         where = dict(where or {})
@@ -178,9 +281,40 @@ class RecordService:
             if name not in SYSTEM_FIELDS and spec.field(name) is None:
                 known = ", ".join([*SYSTEM_FIELDS, *(f.name for f in spec.fields)])
                 raise RecordError({"sort": f"{spec.name} has no field {name!r} (fields: {known})"})
-        return self.source_for(spec).query(
-            object_name, {**cleaned, **system}, order_by=order_by, limit=limit, cursor=cursor
-        )
+        source = self.source_for(spec)
+        found: list[Record] = []
+        while True:
+            page = source.query(object_name, {**cleaned, **system}, order_by=order_by,
+                                limit=limit - len(found), cursor=cursor)  # fmt: skip
+            found += [r for r in page.records if check_access(user, spec, r, "read")]
+            cursor = page.cursor
+            if cursor is None or len(found) >= limit:
+                return Page(found, cursor)
+
+    def _check_rules(
+        self, spec: ObjectSpec, record: Mapping[str, Any], prior: Mapping[str, Any] | None
+    ) -> None:
+        """The object's validation rules: a rule whose condition is FALSE refuses the record
+        (RecordError with the rule's message under ``_record``)."""
+        if not spec.validations:
+            return
+        values = self.formula_values(spec, record)
+        before = self.formula_values(spec, prior) if prior is not None else None
+        for rule in spec.validations:
+            try:
+                holds = compile_formula(rule.condition).test(values, before, now=self.clock.now())
+            except FormulaError as error:
+                raise RecordError({"_record": f"validation rule failed: {error.message}"}) from None
+            if not holds:
+                raise RecordError({"_record": rule.message})
+
+    def _notify(self, change: RecordChange) -> None:
+        for observer in self.observers:
+            observer(change)
+
+    def _follow(self, spec: ObjectSpec, source: RecordSource) -> None:
+        if not source.transactional and self.follow is not None:
+            self.follow(spec.name)
 
     def formula_values(self, spec: ObjectSpec, record: Mapping[str, Any]) -> dict[str, Any]:
         """A stored record as formula values (numbers as Decimal, dates as dates…)."""
@@ -197,3 +331,17 @@ def _coerce_quietly(value: Any, formula_type: str) -> Any:
         return T.coerce(value, formula_type)
     except ValueError:
         return None  # a value stored before the field's type changed reads as blank
+
+
+def _name(user: User | None) -> str | None:
+    return user.name if user is not None else None
+
+
+def _prior_of(
+    source: RecordSource, spec: ObjectSpec, record: Mapping[str, Any]
+) -> Callable[[], Mapping[str, Any] | None]:
+    """How to read the record as it was before its last update, if the source keeps it."""
+    prior = getattr(source, "prior", None)
+    if prior is None:
+        return lambda: None
+    return lambda: prior(spec.name, str(record["Id"]))

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from ..access import AccessDenied, ShareError
 from ..definitions.errors import DefinitionErrors
 from ..definitions.store import DefinitionNotFound
 from ..engine.runs import EngineError
@@ -73,6 +74,16 @@ def _engine_error(error: EngineError) -> tuple[Response, int]:
 @bp.errorhandler(RecordError)
 def _record_error(error: RecordError) -> tuple[Response, int]:
     return error_response(400, "invalid_record", str(error), error.errors)
+
+
+@bp.errorhandler(AccessDenied)
+def _access_denied(error: AccessDenied) -> tuple[Response, int]:
+    return error_response(403, "forbidden", str(error))
+
+
+@bp.errorhandler(ShareError)
+def _share_error(error: ShareError) -> tuple[Response, int]:
+    return error_response(400, "invalid_share", str(error))
 
 
 @bp.errorhandler(RecordNotFound)

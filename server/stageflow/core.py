@@ -16,9 +16,11 @@ from flask import Flask, current_app
 
 from .clock import Clock, SystemClock
 from .engine.runs import Engine
+from .engine.triggers import Triggers
 from .engine.workers import WorkerPool
+from .feeds import FeedFollower
 from .plugins import Registry, collect, dispatch_run_event, get_plugin_manager
-from .records import RecordService
+from .records import RecordChange, RecordService
 
 
 class Stageflow:
@@ -43,6 +45,16 @@ class Stageflow:
             on_events=lambda events: [dispatch_run_event(self.pm, e) for e in events],
             on_work=self._wake_workers,
         )
+
+        self.triggers = Triggers(self.engine)
+        self.feeds = FeedFollower(self.records, self.clock)
+        # Runs already on the record first, so a run a trigger starts is not told again.
+        self.records.observers += [self._tell_runs, self.triggers.on_change]
+        self.records.follow = self.feeds.follow
+
+    def _tell_runs(self, change: RecordChange) -> None:
+        if change.operation in ("created", "updated"):
+            self.engine.record_changed(change.spec.name, str(change.record["Id"]), change.actor)
 
     def _wake_workers(self) -> None:
         if self.workers is not None:

@@ -64,8 +64,8 @@ def _drop_unused_indexes(migrator: SchemaMigrator) -> None:
         database.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
 
 
-def _create_record_shares(migrator: SchemaMigrator) -> None:
-    database.create_tables([models.RecordShare], safe=True)
+def _create_record_tables(migrator: SchemaMigrator) -> None:
+    database.create_tables([models.RecordShare, models.FeedCursor], safe=True)
 
 
 #: Every migration, in order; a migration's version is its position, from 1.
@@ -73,7 +73,7 @@ MIGRATIONS: Sequence[Migration] = (
     ("create tables", _create_tables),
     ("jobs.last_error", _add_job_errors),
     ("drop unused stage and step run indexes", _drop_unused_indexes),
-    ("record_shares", _create_record_shares),
+    ("record_shares and feed_cursors", _create_record_tables),
 )
 
 

@@ -358,6 +358,17 @@ class RecordShare(BaseModel):
         indexes = ((("object", "record_id", "grantee_kind", "grantee_name"), True),)
 
 
+class FeedCursor(BaseModel):
+    """How far Stageflow has read the change feed of an object from an outside source."""
+
+    object = CharField(max_length=150, primary_key=True)
+    cursor = TextField(null=True)  # the source's own text; None: at the start
+    updated_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "feed_cursors"
+
+
 class SchemaVersion(BaseModel):
     """One row per migration applied to this database."""
 
@@ -387,5 +398,6 @@ MODELS: tuple[type[BaseModel], ...] = (
     Job,
     Record,
     RecordShare,
+    FeedCursor,
     SchemaVersion,
 )

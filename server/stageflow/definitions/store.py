@@ -164,7 +164,7 @@ def find_version(kind: str, name: str, version: int | None = None) -> Definition
 #: How long a process trusts what it read about active versions.  A deploy in this
 #: process is seen at once; one in another process within this many seconds.
 ACTIVE_CACHE_SECONDS = 2.0
-_ACTIVE: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], tuple[int, float]]] = (
+_ACTIVE: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], tuple[Any, float]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -184,6 +184,23 @@ def active_version_id(kind: str, name: str) -> int:
     version_id = active_version(kind, name).id
     cache[kind, name] = (version_id, now + ACTIVE_CACHE_SECONDS)
     return version_id
+
+
+def active_version_ids(kind: str) -> dict[str, int]:
+    """Every active version's id of one kind, by name (remembered like the one above)."""
+    cache = _ACTIVE.setdefault(database.obj, {})
+    hit = cache.get((kind, "*"))
+    now = time.monotonic()
+    if hit is not None and hit[1] > now:
+        return hit[0]  # type: ignore[return-value]
+    query = (
+        DefinitionVersion.select(DefinitionVersion.id, Definition.name)
+        .join(Definition)
+        .where((Definition.kind == kind) & (DefinitionVersion.active == True))  # noqa: E712
+    )
+    found = {row.name: row.id for row in query.objects()}
+    cache[kind, "*"] = (found, now + ACTIVE_CACHE_SECONDS)  # type: ignore[assignment]
+    return found
 
 
 def active_version(kind: str, name: str) -> DefinitionVersion:

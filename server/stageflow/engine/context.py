@@ -85,10 +85,52 @@ class RunValues:
             return None
 
     def _on_record(self, record: Mapping[str, Any] | None, path: str) -> Any:
-        while record is not None:
-            head, dot, rest = path.partition(".")
-            if not dot:
-                return record.get(head)
-            record = self._follow(record, head)
-            path = rest
-        return None
+        return _on_record(record, path, self._follow)
+
+
+class RecordValues:
+    """Formula values of a record that changed, for a trigger's condition.
+
+    Bare field names and ``$Record.Field`` read the record (lookups followed);
+    ``$Record__Prior`` reads it as it was (loaded only if asked); ``$User`` is whoever
+    made the change.
+    """
+
+    def __init__(
+        self,
+        record: Mapping[str, Any] | None,
+        follow: Callable[[Mapping[str, Any], str], Mapping[str, Any] | None],
+        *,
+        prior: Callable[[], Mapping[str, Any] | None] | None = None,
+        user: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._record = record
+        self._follow = follow
+        self._prior = prior
+        self._user = user or {}
+
+    def resolve(self, path: str) -> Any:
+        """The value of a field path, or None (blank)."""
+        head, _, rest = path.partition(".")
+        if head == "$Record":
+            return _on_record(self._record, rest, self._follow)
+        if head == "$Record__Prior":
+            prior = self._prior() if self._prior is not None else None
+            return _on_record(prior, rest, self._follow)
+        if head == "$User":
+            return T.normalize(self._user.get(rest))
+        return _on_record(self._record, path, self._follow)
+
+
+def _on_record(
+    record: Mapping[str, Any] | None,
+    path: str,
+    follow: Callable[[Mapping[str, Any], str], Mapping[str, Any] | None],
+) -> Any:
+    while record is not None:
+        head, dot, rest = path.partition(".")
+        if not dot:
+            return record.get(head)
+        record = follow(record, head)
+        path = rest
+    return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,9 @@ SYSTEM = "system"
 MAX_JOB_ATTEMPTS = 5
 #: Steps that may run inline in one worker transaction after the jobs it took.
 INLINE_STEPS = 50
+
+
+_RUNS_ON_RECORD = "SELECT id FROM runs WHERE record_object = ? AND record_id = ? AND status = ?"
 
 
 class EngineError(Exception):
@@ -110,6 +114,7 @@ class Engine:
         self.lease = dt.timedelta(seconds=lease_seconds)
         self.on_events = on_events
         self.on_work = on_work  # called after a commit that queued jobs (wakes workers)
+        self._local = threading.local()
 
     # -- formulas ------------------------------------------------------------------------
 
@@ -141,7 +146,7 @@ class Engine:
             steps=state.steps,
             record=lambda: self._record(state, "current"),
             prior=lambda: self._record(state, "prior"),
-            follow=self._follow,
+            follow=self.follow,
             user=lambda: self._user(run),
         )
 
@@ -168,7 +173,8 @@ class Engine:
             return None
         return {**self.records.formula_values(spec, record), "__object__": spec}
 
-    def _follow(self, record: Mapping[str, Any], lookup: str) -> Mapping[str, Any] | None:
+    def follow(self, record: Mapping[str, Any], lookup: str) -> Mapping[str, Any] | None:
+        """The record a lookup field of ``record`` points to (formula values), or None."""
         spec = record.get("__object__")
         target = spec.field(lookup) if spec is not None else None
         if target is None or target.type != "lookup" or not record.get(lookup):
@@ -191,6 +197,7 @@ class Engine:
 
     def load(self, run_id: int, actor: str = SYSTEM) -> RunState:
         """Load a run for an event (locking its row on PostgreSQL)."""
+        self._busy().add(run_id)
         if is_sqlite():  # BEGIN IMMEDIATE already holds the write lock
             run = next(iter(fastsql.select_where(Run, Run.id, run_id)), None)
         else:
@@ -280,13 +287,29 @@ class Engine:
             self.on_work()
 
     def _transaction(self, action: Callable[[], RunState | list[RunState]]) -> Any:
-        """Run ``action`` in one transaction; flush events; notify after commit."""
-        with database.atomic():
-            result = action()
-            states = result if isinstance(result, list) else [result]
-            events = [event for state in states for event in self._flush(state)]
+        """Run ``action`` in one transaction; flush events; notify after commit.
+
+        Nested in another transaction (a record write, a step), it is a savepoint, and
+        observers hear of its events when it ends.
+        """
+        busy = self._busy()
+        outer = set(busy)
+        try:
+            with database.atomic():
+                result = action()
+                states = result if isinstance(result, list) else [result]
+                events = [event for state in states for event in self._flush(state)]
+        finally:
+            busy.intersection_update(outer)
         self._after_commit(events, any(state.queued for state in states))
         return result
+
+    def _busy(self) -> set[int]:
+        """The runs this thread has loaded for the event it is handling."""
+        busy = getattr(self._local, "busy", None)
+        if busy is None:
+            busy = self._local.busy = set()
+        return busy
 
     def _enqueue(self, state: RunState, step: StepRun, delay: float = 0) -> None:
         """Queue the step's job; it is written with the event's other rows."""
@@ -309,6 +332,41 @@ class Engine:
         """Start a run of the orchestration's active version (or ``version``)."""
         return self._transaction(lambda: self._launch(name, inputs, record, actor, version)).run
 
+    def start_triggered(
+        self, name: str, version_id: int, record: tuple[str, str], actor: str | None
+    ) -> int:
+        """Start a run of a record trigger's orchestration version; return its id.
+
+        Called by :mod:`.triggers` inside the transaction that writes the record.
+        """
+        state = self._transaction(
+            lambda: self._launch(name, None, record, actor, None, version_id=version_id)
+        )
+        return state.run.id
+
+    def record_changed(self, object_name: str, record_id: str, actor: str | None = None) -> int:
+        """A record changed: each run in progress on it re-evaluates (one event each).
+
+        Waiting steps' ``entry``, interactive steps' ``exit`` and the current stage's
+        ``exit`` are evaluated again and the run moves on.  A run this thread is in the
+        middle of (its own step changed the record) is left to that event.  Returns how
+        many runs were told.
+        """
+        rows = fastsql.execute(_RUNS_ON_RECORD, (object_name, str(record_id), Status.IN_PROGRESS))
+        run_ids = [run_id for (run_id,) in rows.fetchall() if run_id not in self._busy()]
+        for run_id in run_ids:
+            self._transaction(lambda run_id=run_id: self._react(run_id, actor))
+        return len(run_ids)
+
+    def _react(self, run_id: int, actor: str | None) -> RunState:
+        state = self.load(run_id, actor or SYSTEM)
+        if state.run.status == Status.IN_PROGRESS:
+            run = state.run
+            self._event(state, "record", None, None, None,
+                        f"{run.record_object} {run.record_id} changed")  # fmt: skip
+            self._advance(state)
+        return state
+
     def _launch(
         self,
         name: str,
@@ -317,9 +375,12 @@ class Engine:
         actor: str | None,
         version: int | None,
         restarted_from: Run | None = None,
+        version_id: int | None = None,
     ) -> RunState:
         try:
-            if version is None:
+            if version_id is not None:
+                spec = store.spec_of(version_id, "orchestration")
+            elif version is None:
                 version_id, spec = store.active_spec("orchestration", name)
             else:
                 version_id = store.find_version("orchestration", name, version).id
@@ -410,7 +471,7 @@ class Engine:
                 if step.status == Status.NOT_STARTED and self._test(state, step_spec.entry):
                     self._start_step(state, stage, step_spec, step)
                 elif step.status == Status.IN_PROGRESS:
-                    self._recheck_waiting(state, step)
+                    self._recheck_waiting(state, step_spec, step)
                 if run.status != Status.IN_PROGRESS:
                     return
             if stage.status != Status.IN_PROGRESS:
@@ -562,13 +623,19 @@ class Engine:
         step.error = None
         self._set(state, step, Status.COMPLETED)
 
-    def _recheck_waiting(self, state: RunState, step: StepRun) -> None:
-        """Ask a step that waits (``wait`` steps) again, on every event of its run."""
+    def _recheck_waiting(self, state: RunState, spec: StepSpec, step: StepRun) -> None:
+        """On every event of its run: an interactive step whose ``exit`` holds completes
+        (its open work is Canceled); a step that waits (``wait``) is asked again."""
         if step.flow_version_id is None or step.child_run_id is not None:
             return
         flow = store.spec_of(step.flow_version_id, "flow")
         step_type = self.step_types.get(flow.type)  # type: ignore[union-attr]
-        if getattr(step_type, "waits", False) and not jobs.pending_for(state.run.id, step.id):
+        if step_type is not None and step_type.interactive:
+            if spec.exit is not None and self._test(state, spec.exit):
+                self._stop_work(state, [step.id])
+                step.outputs, step.error = {}, None
+                self._set(state, step, Status.COMPLETED, "exit condition is true")
+        elif getattr(step_type, "waits", False) and not jobs.pending_for(state.run.id, step.id):
             self._execute(state, step)
 
     def _step_failed(

@@ -18,6 +18,7 @@ from .cli_support import with_database
 from .core import current
 from .db import connection_context
 from .demo import ADMIN_NAME, ADMIN_PASSWORD, EXAMPLES_DIR, load_demo
+from .scheduler import build_scheduler
 
 
 @click.command("serve")
@@ -25,14 +26,33 @@ from .demo import ADMIN_NAME, ADMIN_PASSWORD, EXAMPLES_DIR, load_demo
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @with_appcontext
 def serve(host: str, port: int) -> None:
-    """Run the web app and the worker threads in one process (until Ctrl-C)."""
+    """Run the web app, the worker threads and the scheduler in one process (until Ctrl-C)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     pool = current().start_workers()
+    scheduler = build_scheduler(app)
+    scheduler.start()
     click.echo(f"stageflow on http://{host}:{port}/ with {pool.count} worker thread(s)")
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
+        scheduler.shutdown(wait=False)
         current().stop_workers()
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run only the scheduler (timed work such as reading record feeds) until SIGTERM."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    scheduler = build_scheduler(app)
+    scheduler.start()
+    jobs = ", ".join(job.id for job in scheduler.get_jobs())
+    click.echo(f"scheduler: {jobs}; stop with Ctrl-C or SIGTERM")
+    try:
+        wait_for_stop_signal()
+    finally:
+        scheduler.shutdown()
+    click.echo("scheduler stopped")
 
 
 @click.command("worker")
@@ -99,4 +119,4 @@ def demo(examples: Path) -> None:
         click.echo(f"  run {run.id}")
 
 
-COMMANDS = (serve, worker, install, demo)
+COMMANDS = (serve, scheduler_command, worker, install, demo)

@@ -143,6 +143,7 @@ _TYPE_NAMES = {
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "workers": _at_least(0),
     "job_lease_seconds": _at_least(1),
+    "record_feed_seconds": _at_least(1),
     "sqlite_busy_timeout_ms": _at_least(0),
     "timezone": _is_time_zone,
     "log_level": lambda value: (

@@ -21,6 +21,10 @@ from .config import ConfigError
 
 database = peewee.DatabaseProxy()
 
+#: Connections a process keeps open at most, and how long an idle one is kept.
+POOL_SIZE = 32
+POOL_STALE_SECONDS = 300
+
 
 def open_database(url: str, *, busy_timeout_ms: int = 5000) -> peewee.Database:
     """Return an unconnected peewee database for ``url`` (``sqlite:///…``, ``postgresql://…``).
@@ -32,6 +36,13 @@ def open_database(url: str, *, busy_timeout_ms: int = 5000) -> peewee.Database:
         supported = ", ".join(sorted(s for s in db_url.schemes if "+" not in s))
         raise ConfigError(f"database_url: unsupported database {scheme!r}; use one of {supported}")
     options = _sqlite_options(url, busy_timeout_ms) if scheme.startswith("sqlite") else {}
+    if f"{scheme}+pool" in db_url.schemes:
+        # A pool: a request or a job takes a connection and gives it back, instead of
+        # opening one (and, for SQLite, checkpointing the WAL on the last close) each time.
+        url = f"{scheme}+pool" + url[len(scheme):]
+        options.update(max_connections=POOL_SIZE, stale_timeout=POOL_STALE_SECONDS)
+        if scheme.startswith("sqlite"):  # a pooled connection serves one thread at a time
+            options["check_same_thread"] = False
     try:
         return db_url.connect(url, **options)
     except ValueError:  # peewee's message repeats the URL, password included

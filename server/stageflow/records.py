@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from . import fastsql
 from .access import check_access, require_access
 from .clock import Clock, SystemClock
 from .db import database
@@ -205,7 +206,7 @@ class RecordService:
         self._check_rules(spec, cleaned, None)
         owner = owner if owner is not None else (user.name if user is not None else None)
         source = self.source_for(spec)
-        with database.atomic():
+        with _atomic():
             record = source.create(object_name, cleaned, owner=owner)
             if source.transactional:
                 self._notify(RecordChange(spec, "created", record, lambda: None, _name(user)))
@@ -224,7 +225,7 @@ class RecordService:
         spec = self.object_spec(object_name)
         cleaned = self.clean(spec, values, creating=False)
         source = self.source_for(spec)
-        with database.atomic():
+        with _atomic():
             before: Record | None = None
             if user is not None or spec.validations:
                 before = self._read(spec, record_id)
@@ -244,7 +245,7 @@ class RecordService:
         """Remove a record (``user`` needs edit access)."""
         spec = self.object_spec(object_name)
         source = self.source_for(spec)
-        with database.atomic():
+        with _atomic():
             if user is not None:
                 require_access(user, spec, self._read(spec, record_id), "edit")
             try:
@@ -326,6 +327,39 @@ class RecordService:
         return values
 
 
+class FormulaRecord(Mapping[str, Any]):
+    """A stored record read as formula values, each field converted when first read.
+
+    ``__object__`` is the record's object (formulas follow lookups with it).  Cheaper
+    than :meth:`RecordService.formula_values` when formulas read a few of many fields.
+    """
+
+    def __init__(self, spec: ObjectSpec, record: Mapping[str, Any]) -> None:
+        self.spec = spec
+        self._record = record
+        self._values: dict[str, Any] = {"__object__": spec}
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            pass
+        type_ = SYSTEM_FIELDS.get(name)
+        if type_ is None:
+            field = self.spec.field(name)
+            if field is None:
+                raise KeyError(name) from None
+            type_ = field.formula_type
+        value = self._values[name] = _coerce_quietly(self._record.get(name), type_)
+        return value
+
+    def __iter__(self) -> Any:
+        return iter(["__object__", *SYSTEM_FIELDS, *(f.name for f in self.spec.fields)])
+
+    def __len__(self) -> int:
+        return 1 + len(SYSTEM_FIELDS) + len(self.spec.fields)
+
+
 def _coerce_quietly(value: Any, formula_type: str) -> Any:
     try:
         return T.coerce(value, formula_type)
@@ -345,3 +379,8 @@ def _prior_of(
     if prior is None:
         return lambda: None
     return lambda: prior(spec.name, str(record["Id"]))
+
+
+def _atomic() -> Any:
+    """A transaction, or a savepoint inside the caller's (the engine's, for a step)."""
+    return fastsql.savepoint("record") if database.in_transaction() else database.atomic()

@@ -92,8 +92,8 @@ class RecordValues:
     """Formula values of a record that changed, for a trigger's condition.
 
     Bare field names and ``$Record.Field`` read the record (lookups followed);
-    ``$Record__Prior`` reads it as it was (loaded only if asked); ``$User`` is whoever
-    made the change.
+    ``$Record__Prior`` reads it as it was and ``$User`` whoever made the change (each
+    loaded only if a formula asks).
     """
 
     def __init__(
@@ -102,12 +102,12 @@ class RecordValues:
         follow: Callable[[Mapping[str, Any], str], Mapping[str, Any] | None],
         *,
         prior: Callable[[], Mapping[str, Any] | None] | None = None,
-        user: Mapping[str, Any] | None = None,
+        user: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         self._record = record
         self._follow = follow
         self._prior = prior
-        self._user = user or {}
+        self._user = user
 
     def resolve(self, path: str) -> Any:
         """The value of a field path, or None (blank)."""
@@ -118,7 +118,7 @@ class RecordValues:
             prior = self._prior() if self._prior is not None else None
             return _on_record(prior, rest, self._follow)
         if head == "$User":
-            return T.normalize(self._user.get(rest))
+            return T.normalize((self._user() if self._user else {}).get(rest))
         return _on_record(self._record, path, self._follow)
 
 

@@ -39,7 +39,9 @@ MAX_JOB_ATTEMPTS = 5
 INLINE_STEPS = 50
 
 
-_RUNS_ON_RECORD = "SELECT id FROM runs WHERE record_object = ? AND record_id = ? AND status = ?"
+# Statuses are filtered here, not in SQL: with ``status = ?`` SQLite may pick the status
+# index and scan every run in progress instead of the record's few.
+_RUNS_ON_RECORD = "SELECT id, status FROM runs WHERE record_object = ? AND record_id = ?"
 
 
 class EngineError(Exception):
@@ -352,8 +354,9 @@ class Engine:
         middle of (its own step changed the record) is left to that event.  Returns how
         many runs were told.
         """
-        rows = fastsql.execute(_RUNS_ON_RECORD, (object_name, str(record_id), Status.IN_PROGRESS))
-        run_ids = [run_id for (run_id,) in rows.fetchall() if run_id not in self._busy()]
+        rows = fastsql.execute(_RUNS_ON_RECORD, (object_name, str(record_id))).fetchall()
+        busy = self._busy()
+        run_ids = [i for i, status in rows if status == Status.IN_PROGRESS and i not in busy]
         for run_id in run_ids:
             self._transaction(lambda run_id=run_id: self._react(run_id, actor))
         return len(run_ids)

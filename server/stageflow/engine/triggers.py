@@ -17,16 +17,18 @@ own for the built-in source, the change feed's for the others.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..definitions import store
 from ..definitions.spec import OrchestrationSpec
+from ..definitions.validate import USER_GLOBALS, record_schema
 from ..grammar import FormulaError, compile_formula
 from ..models import User
-from ..records import RecordChange
+from ..records import FormulaRecord, RecordChange
 from .context import RecordValues
 
 if TYPE_CHECKING:
@@ -74,15 +76,23 @@ class Triggers:
             trigger = spec.trigger
             if trigger.type != "record" or not trigger.object:
                 continue
-            condition = (
-                compile_formula(trigger.condition, functions=self.engine.functions)
-                if trigger.condition
-                else None
-            )
+            condition = trigger.condition and self._compile(trigger.condition, trigger.object)
             by_object.setdefault(trigger.object, []).append(
                 Trigger(name, active[name], trigger.when, condition, trigger.only_when_changed)
             )
         return by_object
+
+    def _compile(self, condition: str, object_name: str) -> Any:
+        """The condition compiled against the object's schema, so that it is checked and
+        compiled for those types (fast); without one if the object changed since."""
+        functions = self.engine.functions
+        try:
+            spec = self.engine.records.object_spec(object_name)
+            objects = {o.name: o for o in self.engine.records.objects()}
+            schema = {**record_schema(spec, objects), **USER_GLOBALS}
+            return compile_formula(condition, schema, expected="Checkbox", functions=functions)
+        except (FormulaError, LookupError):
+            return compile_formula(condition, functions=functions)
 
     def on_change(self, change: RecordChange) -> list[int]:
         """Start the runs this change calls for; return their ids."""
@@ -93,21 +103,16 @@ class Triggers:
             return []
         engine = self.engine
         now = engine.clock.now()
-        record = {**engine.records.formula_values(change.spec, change.record),
-                  "__object__": change.spec}  # fmt: skip
+        record = FormulaRecord(change.spec, change.record)
         prior_cache: list[Mapping[str, Any] | None] = []
 
         def prior() -> Mapping[str, Any] | None:
             if not prior_cache:
                 raw = change.prior() if change.operation == "updated" else None
-                prior_cache.append(
-                    None if raw is None
-                    else {**engine.records.formula_values(change.spec, raw),
-                          "__object__": change.spec}
-                )  # fmt: skip
+                prior_cache.append(None if raw is None else FormulaRecord(change.spec, raw))
             return prior_cache[0]
 
-        user = _user_values(change.actor)
+        user = functools.cache(lambda: _user_values(change.actor))
         values = RecordValues(record, engine.follow, prior=prior, user=user)
         before = _Prior(prior, engine, user) if change.operation == "updated" else None
         started = []
@@ -143,7 +148,7 @@ class Triggers:
 class _Prior:
     """The record as it was, for ``ISCHANGED``/``PRIORVALUE``: loaded on first use."""
 
-    def __init__(self, load: Any, engine: Engine, user: Mapping[str, Any]) -> None:
+    def __init__(self, load: Any, engine: Engine, user: Callable[[], Mapping[str, Any]]) -> None:
         self._load = load
         self._engine = engine
         self._user = user

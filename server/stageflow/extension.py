@@ -264,6 +264,11 @@ class RecordSource(ABC):
     def delete(self, object: str, id: str) -> None:
         """Remove a record.  KeyError if missing."""
 
+    def prior(self, object: str, id: str) -> Record | None:
+        """The record as it was before its last update (``$Record__Prior`` in runs), or
+        None when the source does not keep it."""
+        return None
+
     @abstractmethod
     def changes(self, object: str, since: str | None = None) -> Iterable[Change]:
         """The changes after cursor ``since`` (None: from the start), oldest first.

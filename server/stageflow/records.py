@@ -9,9 +9,10 @@ plugin: ``builtin`` is Stageflow's own tables) to store them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from . import fastsql
@@ -57,7 +58,21 @@ def convert_field(field: FieldSpec, value: Any) -> Any:
         unknown = [v for v in converted.split(";") if v not in field.values]
         if unknown:
             raise ValueError(f"{', '.join(unknown)} not among {', '.join(field.values)}")
+    if converted is None:
+        return None
+    if field.type == "number" and field.scale is not None:
+        converted = converted.quantize(Decimal(1).scaleb(-field.scale), rounding=ROUND_HALF_UP)
+    elif field.type == "email" and not _EMAIL.fullmatch(converted):
+        raise ValueError(f"{converted!r} is not an email address (name@example.com)")
+    elif field.type == "url" and not _URL.fullmatch(converted):
+        raise ValueError(f"{converted!r} is not a web address (https://…)")
+    elif field.type == "user" and User.get_or_none(User.name == converted) is None:
+        raise ValueError(f"there is no user named {converted!r}")
     return converted
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
 
 
 def with_defaults(
@@ -374,11 +389,8 @@ def _name(user: User | None) -> str | None:
 def _prior_of(
     source: RecordSource, spec: ObjectSpec, record: Mapping[str, Any]
 ) -> Callable[[], Mapping[str, Any] | None]:
-    """How to read the record as it was before its last update, if the source keeps it."""
-    prior = getattr(source, "prior", None)
-    if prior is None:
-        return lambda: None
-    return lambda: prior(spec.name, str(record["Id"]))
+    """How to read the record as it was before its last update (if the source keeps it)."""
+    return lambda: source.prior(spec.name, str(record["Id"]))
 
 
 def _atomic() -> Any:

@@ -165,8 +165,7 @@ class Engine:
             spec = self.records.object_spec(object_name)
             source = self.records.source_for(spec)
             if which == "prior":
-                prior = getattr(source, "prior", None)
-                record = prior(object_name, record_id) if prior else None
+                record = source.prior(object_name, record_id)
             else:
                 record = source.get(object_name, record_id)
         except RecordNotFound:

@@ -104,6 +104,15 @@ stages:
   - name: wait
     steps:
       - {name: closed, flow: until_closed}
+---
+kind: orchestration
+name: gated
+object: Case
+stages:
+  - name: work
+    steps:
+      - {name: start, flow: note}
+      - {name: when_working, flow: note, entry: 'ISPICKVAL(Status, "Working")'}
 """
 
 
@@ -248,3 +257,24 @@ def test_queries_filter_sort_and_page(app: Flask, api: Api) -> None:
         assert response.status_code == 400 and field in response.json["error"]["details"]
     assert api.get("/api/records/Case?cursor=bogus").status_code == 400
     assert api.get("/api/records/Nothing").status_code == 404
+
+
+def test_a_step_waiting_on_its_entry_starts_when_the_record_changes(app: Flask, api: Api) -> None:
+    case = create(api, {"Subject": "a", "Status": "New"})
+    run_id = api.post("/api/orchestrations/gated/runs",
+                      json={"record": {"object": "Case", "id": case}}).json["id"]  # fmt: skip
+    with app.app_context(), database.connection_context():
+        app.extensions["stageflow"].engine.run_until_idle()
+    steps = {
+        s["name"]: s["status"] for s in api.get(f"/api/runs/{run_id}").json["stages"][0]["steps"]
+    }
+    assert steps == {"start": "Completed", "when_working": "NotStarted"}
+    api.patch(f"/api/records/Case/{case}", json={"Subject": "still new"})  # entry still false
+    assert api.get(f"/api/runs/{run_id}").json["status"] == "InProgress"
+    api.patch(f"/api/records/Case/{case}", json={"Status": "Working"})
+    with app.app_context(), database.connection_context():
+        app.extensions["stageflow"].engine.run_until_idle()
+    run = api.get(f"/api/runs/{run_id}").json
+    assert run["status"] == "Completed"
+    assert {s["name"]: s["status"] for s in run["stages"][0]["steps"]} == {
+        "start": "Completed", "when_working": "Completed"}  # fmt: skip

@@ -652,6 +652,13 @@ def test_cli_plugins_lists_plugins_versions_hooks_and_registrations(tmp_path: Pa
         "stageflow.default_forms 0.1.0  [built-in]\n"
         "  hooks: register_step_types\n"
         "  step types: form, approval\n"
+        "stageflow.default_pages 0.1.0  [built-in]\n"
+        "  hooks: register_routes, startup\n"
+        "  routes (blueprints): web\n"
+        # the first-party plugin the project installs with it (an entry point)
+        "sqltable 0.1.0  [distribution stageflow-sqltable]\n"
+        "  hooks: register_record_sources\n"
+        "  record sources: sqltable\n"
         f"shout (no version)  [{plugins_dir / 'shout.py'}]\n"
         "  hooks: register_formula_functions, register_step_types\n"
         "  step types: shout\n"
@@ -664,7 +671,7 @@ def test_cli_plugins_json(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["plugins", "--json", "--plugins-dir", str(plugins_dir)])
     assert result.exit_code == 0, result.output
     described = json.loads(result.output)
-    assert [p["name"] for p in described] == [*DEFAULT_PLUGINS, "shout"]
+    assert [p["name"] for p in described] == [*DEFAULT_PLUGINS, "sqltable", "shout"]
     assert described[-1]["registered"] == {
         "step_types": ["shout"],
         "formula_functions": ["SHOUT"],

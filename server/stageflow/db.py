@@ -39,7 +39,7 @@ def open_database(url: str, *, busy_timeout_ms: int = 5000) -> peewee.Database:
     if f"{scheme}+pool" in db_url.schemes:
         # A pool: a request or a job takes a connection and gives it back, instead of
         # opening one (and, for SQLite, checkpointing the WAL on the last close) each time.
-        url = f"{scheme}+pool" + url[len(scheme):]
+        url = f"{scheme}+pool" + url[len(scheme) :]
         options.update(max_connections=POOL_SIZE, stale_timeout=POOL_STALE_SECONDS)
         if scheme.startswith("sqlite"):  # a pooled connection serves one thread at a time
             options["check_same_thread"] = False

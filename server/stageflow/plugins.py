@@ -43,6 +43,7 @@ DEFAULT_PLUGINS = (
     "stageflow.default_notifications",
     "stageflow.default_records",
     "stageflow.default_forms",
+    "stageflow.default_pages",
 )
 
 #: Module names given to files loaded from the plugins directory.

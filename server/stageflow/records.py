@@ -51,6 +51,11 @@ def to_json_value(value: Any) -> Any:
 def convert_field(field: FieldSpec, value: Any) -> Any:
     """A submitted value as the field's formula value (ValueError with the reason)."""
     formula_type = FIELD_TYPES[field.type]
+    if field.type == "checkbox" and isinstance(value, str):  # a form's or a URL's text
+        word = value.strip().lower()
+        if word not in _TRUE | _FALSE:
+            raise ValueError(f"{value!r} is not true or false")
+        return None if word == "" else word in _TRUE
     converted = T.coerce(value, formula_type)
     if field.type == "picklist" and converted is not None and converted not in field.values:
         raise ValueError(f"{converted!r} is not one of {', '.join(field.values)}")
@@ -71,6 +76,8 @@ def convert_field(field: FieldSpec, value: Any) -> Any:
     return converted
 
 
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
 
@@ -180,10 +187,10 @@ class RecordService:
                 cleaned[name] = to_json_value(convert_field(field, value))
             except ValueError as error:
                 errors[name] = str(error)
-        if creating:
-            for field in spec.fields:
-                if field.required is True and cleaned.get(field.name) is None:
-                    errors.setdefault(field.name, "is required")
+        for field in spec.fields:
+            required = field.required is True and (creating or field.name in cleaned)
+            if required and cleaned.get(field.name) is None:
+                errors.setdefault(field.name, "is required")
         if errors:
             raise RecordError(errors)
         return cleaned

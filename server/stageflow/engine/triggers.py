@@ -47,6 +47,13 @@ class Trigger:
     condition: Any  # a compiled Formula, or None: always
     only_when_changed: bool
 
+    @property
+    def plain(self) -> bool:
+        """Whether the condition reads only the record's own fields (no lookups, no
+        ``$`` globals): then it reads them straight from the record."""
+        fields = self.condition.fields if self.condition is not None else ()
+        return all("." not in f and not f.startswith("$") for f in fields)
+
     def wants(self, operation: str) -> bool:
         """Whether a change of this kind (``created``/``updated``) may start a run."""
         return self.when == "created_or_updated" or self.when == operation
@@ -117,12 +124,12 @@ class Triggers:
         before = _Prior(prior, engine, user) if change.operation == "updated" else None
         started = []
         for trigger in triggers:
-            if not self._holds(trigger, values, before, now):
+            if not self._holds(trigger, record if trigger.plain else values, before, now):
                 continue
             if trigger.only_when_changed and change.operation == "updated":
                 was = prior()
                 if was is not None:
-                    old = RecordValues(was, engine.follow, user=user)
+                    old = was if trigger.plain else RecordValues(was, engine.follow, user=user)
                     if self._holds(trigger, old, None, now):
                         continue  # true → true: nothing new
             run = engine.start_triggered(

@@ -366,12 +366,9 @@ class FormulaRecord(Mapping[str, Any]):
             return self._values[name]
         except KeyError:
             pass
-        type_ = SYSTEM_FIELDS.get(name)
+        type_ = self.spec.value_types.get(name)
         if type_ is None:
-            field = self.spec.field(name)
-            if field is None:
-                raise KeyError(name) from None
-            type_ = field.formula_type
+            raise KeyError(name) from None
         value = self._values[name] = _coerce_quietly(self._record.get(name), type_)
         return value
 

@@ -13,6 +13,7 @@ type-checked them, and :class:`Formula` values are compiled (and cached) on use.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -106,6 +107,11 @@ class ObjectSpec:
     def field(self, name: str) -> FieldSpec | None:
         """The field of that name, or None."""
         return next((f for f in self.fields if f.name == name), None)
+
+    @functools.cached_property
+    def value_types(self) -> dict[str, str]:
+        """The formula type of each field and system field, by name."""
+        return {**SYSTEM_FIELDS, **{f.name: f.formula_type for f in self.fields}}
 
     def formula_schema(
         self, objects: dict[str, ObjectSpec] | None = None, *, prefix: str = "", depth: int = 2

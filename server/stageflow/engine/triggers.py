@@ -17,7 +17,6 @@ own for the built-in source, the change feed's for the others.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -46,13 +45,9 @@ class Trigger:
     when: str
     condition: Any  # a compiled Formula, or None: always
     only_when_changed: bool
-
-    @property
-    def plain(self) -> bool:
-        """Whether the condition reads only the record's own fields (no lookups, no
-        ``$`` globals): then it reads them straight from the record."""
-        fields = self.condition.fields if self.condition is not None else ()
-        return all("." not in f and not f.startswith("$") for f in fields)
+    #: The condition reads only the record's own fields (no lookups, no ``$`` globals):
+    #: it is given them as a plain dict, its fastest way in.
+    plain: bool = False
 
     def wants(self, operation: str) -> bool:
         """Whether a change of this kind (``created``/``updated``) may start a run."""
@@ -66,12 +61,19 @@ class Triggers:
         self.engine = engine
         self._built_from: Mapping[str, int] | None = None
         self._by_object: dict[str, list[Trigger]] = {}
+        #: per object, the fields its plain triggers' conditions read
+        self._plain_fields: dict[str, tuple[str, ...]] = {}
 
     def for_object(self, object_name: str) -> list[Trigger]:
         """The triggers on ``object_name``, in orchestration name order."""
         active = store.active_version_ids("orchestration")
         if active != self._built_from:
             self._by_object = self._build(active)
+            self._plain_fields = {
+                name: tuple({f for t in triggers if t.plain and t.condition is not None
+                             for f in t.condition.fields})
+                for name, triggers in self._by_object.items()
+            }  # fmt: skip
             self._built_from = active
         return self._by_object.get(object_name, [])
 
@@ -84,9 +86,11 @@ class Triggers:
             if trigger.type != "record" or not trigger.object:
                 continue
             condition = trigger.condition and self._compile(trigger.condition, trigger.object)
-            by_object.setdefault(trigger.object, []).append(
-                Trigger(name, active[name], trigger.when, condition, trigger.only_when_changed)
-            )
+            fields = condition.fields if condition else ()
+            plain = all("." not in f and not f.startswith("$") for f in fields)
+            by_object.setdefault(trigger.object, []).append(Trigger(
+                name, active[name], trigger.when, condition, trigger.only_when_changed, plain
+            ))  # fmt: skip
         return by_object
 
     def _compile(self, condition: str, object_name: str) -> Any:
@@ -119,17 +123,26 @@ class Triggers:
                 prior_cache.append(None if raw is None else FormulaRecord(change.spec, raw))
             return prior_cache[0]
 
-        user = functools.cache(lambda: _user_values(change.actor))
+        users: list[Mapping[str, Any]] = []
+
+        def user() -> Mapping[str, Any]:
+            if not users:
+                users.append(_user_values(change.actor))
+            return users[0]
+
         values = RecordValues(record, engine.follow, prior=prior, user=user)
+        fields = self._plain_fields.get(change.spec.name, ())
+        plain = {name: record.get(name) for name in fields}
         before = _Prior(prior, engine, user) if change.operation == "updated" else None
         started = []
         for trigger in triggers:
-            if not self._holds(trigger, record if trigger.plain else values, before, now):
+            if not self._holds(trigger, plain if trigger.plain else values, before, now):
                 continue
             if trigger.only_when_changed and change.operation == "updated":
                 was = prior()
                 if was is not None:
-                    old = was if trigger.plain else RecordValues(was, engine.follow, user=user)
+                    old = ({name: was.get(name) for name in fields} if trigger.plain
+                           else RecordValues(was, engine.follow, user=user))  # fmt: skip
                     if self._holds(trigger, old, None, now):
                         continue  # true → true: nothing new
             run = engine.start_triggered(

@@ -21,6 +21,7 @@ from .engine.workers import WorkerPool
 from .feeds import FeedFollower
 from .plugins import Registry, collect, dispatch_run_event, get_plugin_manager
 from .records import RecordChange, RecordService
+from .work import WorkService
 
 
 class Stageflow:
@@ -44,8 +45,12 @@ class Stageflow:
             lease_seconds=config.get("job_lease_seconds", 60),
             on_events=lambda events: [dispatch_run_event(self.pm, e) for e in events],
             on_work=self._wake_workers,
+            resolve_assignee=lambda ref, context: self.pm.hook.resolve_assignee(
+                reference=ref, context=context
+            ),
         )
 
+        self.work = WorkService(self.engine, self.records, self.clock)
         self.triggers = Triggers(self.engine)
         self.feeds = FeedFollower(self.records, self.clock)
         # Runs already on the record first, so a run a trigger starts is not told again.

@@ -46,11 +46,22 @@ class FormStep(InteractiveStepType):
         return {f["name"]: FIELD_TYPES[f.get("type", "text")] for f in fields}
 
     def render(self, context: StepContext) -> Mapping[str, Any]:
-        """The fields to show, the instructions, and the values so far (none)."""
-        return {
-            "instructions": context.parameters.get("instructions"),
-            "fields": list(context.parameters.get("fields") or ()),
-        }
+        """The fields to show, the instructions, and the fields' defaults: formulas over
+        the run's record (``TODAY() + 7``, ``Subject``; a literal default is a formula too)."""
+        fields = list(context.parameters.get("fields") or ())
+        values = {}
+        for field in fields:
+            default = field.get("default")
+            if isinstance(default, str):
+                try:
+                    formula = compile_formula(default.removeprefix("="))
+                    default = formula.evaluate(context.record or {})
+                except FormulaError:
+                    default = None  # a default that cannot be worked out: left blank
+            if default is not None:
+                values[field["name"]] = to_json_value(default)
+        return {"instructions": context.parameters.get("instructions"), "fields": fields,
+                "values": values}  # fmt: skip
 
     def complete(self, context: StepContext, submitted: Mapping[str, Any]) -> Mapping[str, Any]:
         """Check the submitted values; every problem is reported at once, by field."""
@@ -76,7 +87,8 @@ class FormStep(InteractiveStepType):
                     problems["_form"] = rule["message"]
                     break
         if problems:
-            raise StepError("; ".join(f"{k}: {v}" for k, v in problems.items()), retry=False)
+            message = "; ".join(f"{k}: {v}" for k, v in problems.items())
+            raise StepError(message, retry=False, errors=problems)
         return {name: to_json_value(value) for name, value in values.items()}
 
 
@@ -92,9 +104,11 @@ class ApprovalStep(InteractiveStepType):
         decision = submitted.get("decision")
         comment = (submitted.get("comment") or "").strip() or None
         if decision not in DECISIONS:
-            raise StepError(f"decision: choose {' or '.join(DECISIONS)}", retry=False)
+            problem = f"choose {' or '.join(DECISIONS)}"
+            raise StepError(f"decision: {problem}", retry=False, errors={"decision": problem})
         if decision == "Rejected" and comment is None:
-            raise StepError("comment: say why the request is rejected", retry=False)
+            problem = "say why the request is rejected"
+            raise StepError(f"comment: {problem}", retry=False, errors={"comment": problem})
         return {"decision": decision, "comment": comment}
 
 
@@ -102,9 +116,14 @@ FORM = FormStep(
     name="form",
     label="Fill in a form",
     parameters={
-        "fields": Parameter("List", required=True, description="The form's fields."),
-        "validations": Parameter("List", description="Rules: {condition, message}."),
+        "fields": Parameter("List", required=True, description="The form's fields.", raw=True),
+        "validations": Parameter("List", description="Rules: {condition, message}.", raw=True),
         "instructions": Parameter("Text", description="Shown above the form."),
+        "update_record": Parameter(
+            "Map",
+            raw=True,
+            description="On submit, set fields of the run's record: {RecordField: form field}.",
+        ),
     },
 )
 

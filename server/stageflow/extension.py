@@ -43,6 +43,9 @@ class Parameter:
     required: bool = False
     description: str = ""
     default: Any = None
+    #: The engine passes the value as written, ``=`` formulas and all: the step type
+    #: evaluates them itself (a form's fields, whose formulas read the form's values).
+    raw: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,12 +85,19 @@ class StepWaiting(Exception):
 
 
 class StepError(Exception):
-    """A step failed.  ``retry=False`` when another attempt cannot succeed."""
+    """A step failed.  ``retry=False`` when another attempt cannot succeed.
 
-    def __init__(self, message: str, *, retry: bool = True) -> None:
+    An interactive step refusing what a person submitted gives ``errors``: field name →
+    what is wrong (``_form`` for the whole form), shown at each field.
+    """
+
+    def __init__(
+        self, message: str, *, retry: bool = True, errors: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retry = retry
+        self.errors = dict(errors or {})
 
 
 @dataclass

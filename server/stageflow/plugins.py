@@ -43,6 +43,7 @@ DEFAULT_PLUGINS = (
     "stageflow.default_notifications",
     "stageflow.default_records",
     "stageflow.default_forms",
+    "stageflow.default_assignees",
     "stageflow.default_pages",
 )
 

@@ -20,15 +20,25 @@ from .. import fastsql
 from ..clock import Clock
 from ..db import database, is_sqlite
 from ..definitions import store
-from ..definitions.spec import FIELD_TYPES, FlowSpec, OrchestrationSpec, StageSpec, StepSpec
-from ..extension import RunEvent, StepContext, StepError, StepType, StepWaiting
+from ..definitions.spec import (
+    FIELD_TYPES,
+    FlowSpec,
+    OrchestrationSpec,
+    StageSpec,
+    StepSpec,
+    to_data,
+)
+from ..extension import AssigneeContext, RunEvent, StepContext, StepError, StepType, StepWaiting
 from ..grammar import FormulaError, compile_formula
 from ..grammar import types as T
 from ..models import Event, Job, Run, StageRun, StepRun, User, WorkItem
 from ..records import RecordNotFound, RecordService, to_json_value
 from . import jobs
+from .assignment import AssignmentError, Directory, Resolver, resolve
 from .context import RunValues
+from .errors import EngineError
 from .states import ACTIVE, FINISHED, SATISFIED, Status, WorkItemStatus
+from .work_items import WorkItemActions
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +52,6 @@ INLINE_STEPS = 50
 # Statuses are filtered here, not in SQL: with ``status = ?`` SQLite may pick the status
 # index and scan every run in progress instead of the record's few.
 _RUNS_ON_RECORD = "SELECT id, status FROM runs WHERE record_object = ? AND record_id = ?"
-
-
-class EngineError(Exception):
-    """An action the engine refuses; ``code`` is the HTTP status that fits (400, 404, 409)."""
-
-    def __init__(self, message: str, code: int = 409) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 @dataclass
@@ -69,6 +70,8 @@ class RunState:
     ready: list[StepRun] = field(default_factory=list)  # steps to run in this transaction
     inline: int = 0  # how many more started steps may run in this transaction
     new_jobs: list[dict[str, Any]] = field(default_factory=list)  # jobs to write
+    assigned: list[int] = field(default_factory=list)  # work items to notify of, after commit
+    rendered: Any = None  # what render_work found
 
     def touch(self, row: Any) -> None:
         """Remember a changed row; it is written once, before the commit."""
@@ -95,8 +98,9 @@ class RunState:
         return [(s, self.steps[s.name]) for s in self.stage_spec(row).steps]
 
 
-class Engine:
-    """Runs orchestrations: launch, advance on events, execute background steps."""
+class Engine(WorkItemActions):
+    """Runs orchestrations: launch, advance on events, execute background steps, and the
+    work items of interactive steps (:class:`~.work_items.WorkItemActions`)."""
 
     def __init__(
         self,
@@ -108,6 +112,8 @@ class Engine:
         lease_seconds: float = 60,
         on_events: Callable[[list[RunEvent]], None] | None = None,
         on_work: Callable[[], None] | None = None,
+        resolve_assignee: Resolver | None = None,
+        on_assigned: Callable[[list[int]], None] | None = None,
     ) -> None:
         self.step_types = step_types
         self.records = records
@@ -116,6 +122,8 @@ class Engine:
         self.lease = dt.timedelta(seconds=lease_seconds)
         self.on_events = on_events
         self.on_work = on_work  # called after a commit that queued jobs (wakes workers)
+        self.resolve_assignee = resolve_assignee  # the plugins' extra assignee kinds
+        self.on_assigned = on_assigned  # told of new or reassigned work items, after commit
         self._local = threading.local()
 
     # -- formulas ------------------------------------------------------------------------
@@ -303,6 +311,12 @@ class Engine:
         finally:
             busy.intersection_update(outer)
         self._after_commit(events, any(state.queued for state in states))
+        assigned = [item for state in states for item in state.assigned]
+        if assigned and self.on_assigned:
+            try:
+                self.on_assigned(assigned)
+            except Exception:  # notifications must never break the engine
+                log.exception("notifying of work items %s failed", assigned)
         return result
 
     def _busy(self) -> set[int]:
@@ -544,38 +558,50 @@ class Engine:
             self._enqueue(state, step)
 
     def _assign(self, state: RunState, spec: StepSpec, step: StepRun) -> None:
-        """Create the work item of an interactive step, for the assignee its formula names."""
+        """Create the work item of an interactive step, for the assignee its formula names
+        (see :mod:`.assignment`); an assignee that cannot get work is the step's Error."""
         try:
-            target = str(self._value(state, "=" + spec.assignee) if spec.assignee else "")
+            reference = str(self._value(state, "=" + spec.assignee) if spec.assignee else "")
+            stage = next(s.name for s in state.stages if s.id == step.stage_run_id)
+            context = AssigneeContext(
+                directory=Directory(), run_id=state.run.id, stage=stage, step=step.name,
+                record=self._record(state, "current"), inputs=state.run.inputs or {},
+            )  # fmt: skip
+            kind, name = resolve(reference, context, self.resolve_assignee)
         except FormulaError as error:
             self._fail(state, step, f"assignee formula failed: {error.message}")
             return
-        kind, _, name = target.partition(":")
-        if kind not in ("user", "queue", "group") or not name:
-            self._fail(
-                state, step, f"assignee {target!r} is not user:NAME, queue:NAME or group:NAME"
-            )
+        except AssignmentError as error:
+            self._fail(state, step, str(error))
             return
-        WorkItem.create(
-            run=state.run,
-            step_run=step,
+        item = WorkItem.create(
+            run=state.run.id,
+            step_run=step.id,
             assignee_kind=kind,
             assignee_name=name,
             created_at=self.clock.now(),
         )
+        state.assigned.append(item.id)
         self._event(
             state,
             "work_item",
             f"step:{step.name}",
             None,
             WorkItemStatus.ASSIGNED,
-            data={"assignee": target},
+            data={"assignee": f"{kind}:{name}"},
         )
 
     def _context(
         self, state: RunState, stage: StageRun, spec: StepSpec, step: StepRun, flow: FlowSpec
     ) -> StepContext:
-        parameters = self._value(state, {**flow.params, **spec.inputs})
+        declared = getattr(self.step_types.get(flow.type), "parameters", {})
+        parameters = {
+            name: value if getattr(declared.get(name), "raw", False) else self._value(state, value)
+            for name, value in {**flow.params, **spec.inputs}.items()
+        }
+        if flow.fields:  # a form's fields and rules, as its step type reads them
+            parameters["fields"] = to_data(flow.fields)
+            parameters["validations"] = to_data(flow.validations)
         run = state.run
         return StepContext(
             step=step.name,

@@ -251,3 +251,18 @@ def test_assignees_that_cannot_get_work_fail_the_step(app: Flask, apis: dict[str
     assert "there is no user named 'ghost'" in steps["nobody"]["error"]
     with app.app_context(), database.connection_context():
         assert Run.get_by_id(run_id).status == "Error"
+
+
+def test_assignees_are_told_of_new_and_reassigned_work(
+    app: Flask, apis: dict[str, Api], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="stageflow.notifications")
+    item = item_of(app, launch(app, apis["root"]))
+    told = [r.getMessage() for r in caplog.records if r.name == "stageflow.notifications"]
+    assert len(told) == 1 and told[0].startswith("to ann: New work: Triage the case")
+    assert f"/work/{item}" in told[0]
+    caplog.clear()
+    away = {"to": "queue:tier2", "reason": "ann is away", "force": True}
+    apis["root"].post(f"/api/work-items/{item}/reassign", json=away)
+    told = [r.getMessage() for r in caplog.records if r.name == "stageflow.notifications"]
+    assert len(told) == 1 and told[0].startswith("to bob, carl:") and "ann is away" in told[0]

@@ -72,6 +72,22 @@ def test_text_is_parsed_only_from_the_environment() -> None:
         convert("debug", "maybe", False, "environment", text=True)
 
 
+def test_list_text_is_names_separated_by_commas_or_a_json_array() -> None:
+    assert convert("channels", " log, email ,", ["log"], "environment", text=True) == [
+        "log",
+        "email",
+    ]
+    assert convert("channels", '["log", "chat"]', ["log"], "environment", text=True) == [
+        "log",
+        "chat",
+    ]
+    assert convert("channels", "", ["log"], "environment", text=True) == []
+    with pytest.raises(ConfigError, match=r"^file.toml: channels must be a list \(in the env"):
+        convert("channels", "log", ["log"], "file.toml")
+    with pytest.raises(ConfigError, match=r"channels must be a list .*got '\[\"log\"'"):
+        convert("channels", '["log"', ["log"], "environment", text=True)
+
+
 def test_bad_environment_value_names_the_variable_and_key() -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(environ={"STAGEFLOW_WORKERS": "four"})

@@ -15,6 +15,7 @@ import os
 import tomllib
 import zoneinfo
 from collections.abc import Callable, Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ OVERRIDES_SOURCE = "create_app(config=...)"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-_LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+_LOG_LEVELS = ("CRITICAL", "DEBUG", "ERROR", "INFO", "WARNING")
+#: How the email channel talks to ``smtp_host``: plain, upgraded with STARTTLS, or TLS.
+SMTP_SECURITY = ("none", "starttls", "tls")
 
 
 class ConfigError(Exception):
@@ -85,16 +88,19 @@ def read_toml(path: Path) -> dict[str, Any]:
 def convert(key: str, value: Any, default: Any, source: str, *, text: bool = False) -> Any:
     """Return ``value`` as the type of ``default``, or raise :class:`ConfigError`.
 
-    With ``text`` (values from the environment), text is parsed into the type; other
-    sources are typed already (TOML, Python) and must match.
+    With ``text`` (values from the environment), text is parsed into the type (a table
+    from a JSON object; a list from a JSON array or from names separated by commas);
+    other sources are typed already (TOML, Python) and must match.
     """
     kind = type(default)
-    if text and kind is dict:
+    if text and kind is list and not value.lstrip().startswith("["):
+        return [word.strip() for word in value.split(",") if word.strip()]
+    if text and kind in (dict, list):
         try:
             parsed = json.loads(value)
         except ValueError:
             parsed = None
-        if isinstance(parsed, dict):
+        if isinstance(parsed, kind):
             return parsed
     elif text and kind is not str:
         word = value.strip()
@@ -131,12 +137,48 @@ def _at_least(minimum: int) -> Callable[[int], str | None]:
     return lambda value: None if value >= minimum else f"must be at least {minimum}"
 
 
+def _between(minimum: int, maximum: int) -> Callable[[int], str | None]:
+    return lambda value: (
+        None if minimum <= value <= maximum else f"must be from {minimum} to {maximum}"
+    )
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str | None]:
+    return lambda value: None if value in choices else f"must be one of {', '.join(choices)}"
+
+
+def _are_names(value: list[Any]) -> str | None:
+    if all(isinstance(name, str) and name.strip() for name in value):
+        return None
+    return 'must be a list of names, such as ["log", "email"]'
+
+
+def _is_host(value: str) -> str | None:
+    if "/" in value or any(char.isspace() for char in value):
+        return "must be a host name or address such as 'smtp.example.com', not a URL"
+    return None
+
+
+def _is_address(value: str) -> str | None:
+    if value and "@" not in parseaddr(value)[1]:
+        return "must be an email address, e.g. 'Stageflow <stageflow@example.com>'"
+    return None
+
+
+def _is_base_url(value: str) -> str | None:
+    scheme, _, rest = value.partition("://")
+    if value and (scheme not in ("http", "https") or not rest.strip("/")):
+        return "must be empty or an http:// or https:// URL, e.g. 'https://stageflow.example.com'"
+    return None
+
+
 _TYPE_NAMES = {
     str: "text",
     int: "a whole number (e.g. 5)",
     float: "a number (e.g. 2.5)",
     bool: "true or false",
     dict: "a table (in the environment: a JSON object)",
+    list: "a list (in the environment: names separated by commas, or a JSON array)",
 }
 
 # Range and format checks beyond the type, by setting.
@@ -146,7 +188,12 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "record_feed_seconds": _at_least(1),
     "sqlite_busy_timeout_ms": _at_least(0),
     "timezone": _is_time_zone,
-    "log_level": lambda value: (
-        None if value in _LOG_LEVELS else f"must be one of {', '.join(sorted(_LOG_LEVELS))}"
-    ),
+    "log_level": _one_of(_LOG_LEVELS),
+    "notification_channels": _are_names,
+    "base_url": _is_base_url,
+    "smtp_host": _is_host,
+    "smtp_port": _between(1, 65535),
+    "smtp_security": _one_of(SMTP_SECURITY),
+    "smtp_from": _is_address,
+    "smtp_timeout_seconds": _at_least(1),
 }

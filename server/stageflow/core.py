@@ -19,6 +19,7 @@ from .engine.runs import Engine
 from .engine.triggers import Triggers
 from .engine.workers import WorkerPool
 from .feeds import FeedFollower
+from .notify import Notifier
 from .plugins import Registry, collect, dispatch_run_event, get_plugin_manager
 from .records import RecordChange, RecordService
 from .work import WorkService
@@ -37,6 +38,7 @@ class Stageflow:
             if hasattr(source, "clock"):
                 source.clock = self.clock  # built-in records use the one clock
         self.workers: WorkerPool | None = None
+        self.notifier = Notifier(self.registry.notification_channels, config)
         self.engine = Engine(
             step_types=self.registry.step_types,
             records=self.records,
@@ -48,9 +50,10 @@ class Stageflow:
             resolve_assignee=lambda ref, context: self.pm.hook.resolve_assignee(
                 reference=ref, context=context
             ),
+            on_assigned=self.notifier.work_assigned,
         )
 
-        self.work = WorkService(self.engine, self.records, self.clock)
+        self.work = WorkService(self.engine, self.records, self.clock, self.notifier)
         self.triggers = Triggers(self.engine)
         self.feeds = FeedFollower(self.records, self.clock)
         # Runs already on the record first, so a run a trigger starts is not told again.

@@ -64,6 +64,33 @@ class WorkError(Exception):
 
 
 @dataclass(frozen=True)
+class _Known:
+    """What presenting some items needs, each read once: the user's queues and groups,
+    the items' runs and step runs, and the names of the people they mention."""
+
+    teams: Mapping[str, list[str]]
+    runs: Mapping[int, Run]
+    steps: Mapping[int, StepRun]
+    names: Mapping[int | None, str]
+
+    @classmethod
+    def read(cls, user: User, items: Iterable[WorkItem]) -> _Known:
+        items = list(items)
+        run_ids = {i.run_id for i in items}
+        step_ids = {i.step_run_id for i in items}
+        people = {i.claimed_by_id for i in items} | {i.completed_by_id for i in items}
+        people.discard(None)
+        return cls(
+            teams=_teams(user),
+            runs={r.id: r for r in Run.select().where(Run.id.in_(run_ids))} if items else {},
+            steps={s.id: s for s in StepRun.select().where(StepRun.id.in_(step_ids))}
+            if items else {},
+            names={u.id: u.name for u in User.select(User.id, User.name).where(User.id.in_(people))}
+            if people else {},
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class WorkPage:
     """One page of a work list: the items, the cursor of the next page, the total."""
 
@@ -75,10 +102,13 @@ class WorkPage:
 class WorkService:
     """Work items for people: lists, details and actions, each checked for the user."""
 
-    def __init__(self, engine: Engine, records: RecordService, clock: Clock) -> None:
+    def __init__(
+        self, engine: Engine, records: RecordService, clock: Clock, notifier: Any = None
+    ) -> None:
         self.engine = engine
         self.records = records
         self.clock = clock
+        self.notifier = notifier  # tells the new assignees of reassigned work
 
     # -- lists ---------------------------------------------------------------------------
 
@@ -95,58 +125,62 @@ class WorkService:
     ) -> WorkPage:
         """A page of the user's work in ``scope`` (see the module's description);
         ``status`` "open" or "completed" narrows "all"."""
-        query = WorkItem.select().where(self._scope(user, scope))
+        narrow = []
         if status == "open":
-            query = query.where(WorkItem.status.in_(OPEN))
+            narrow.append(WorkItem.status.in_(OPEN))
         elif status == "completed":
-            query = query.where(WorkItem.status == WorkItemStatus.COMPLETED)
+            narrow.append(WorkItem.status == WorkItemStatus.COMPLETED)
         elif status is not None:
             raise WorkError(400, f"status must be open or completed, not {status!r}")
         if orchestration:
-            versions = _versions_of(orchestration)
-            query = query.join(Run, on=WorkItem.run == Run.id).where(
-                Run.orchestration.in_(versions)
-            )
+            query = Run.select(Run.id).where(Run.orchestration.in_(_versions_of(orchestration)))
+            narrow.append(WorkItem.run.in_(query))
         if overdue:
-            query = query.where(WorkItem.status.in_(OPEN) & (WorkItem.due_at < self.clock.now()))
-        total = query.count()
-        if cursor:
-            query = query.where(_after(_decode(cursor)))
-        due_last = peewee.Case(None, [(WorkItem.due_at.is_null(), 1)], 0)
-        rows = list(query.order_by(due_last, WorkItem.due_at, WorkItem.id).limit(limit + 1))
+            narrow.append(WorkItem.status.in_(OPEN) & (WorkItem.due_at < self.clock.now()))
+        after = [_after(_decode(cursor))] if cursor else []
+        # Each branch is one indexed query; their pages are merged here.
+        total = 0
+        rows: list[WorkItem] = []
+        for branch in self._branches(user, scope):
+            query = WorkItem.select().where(functools.reduce(operator.and_, [branch, *narrow]))
+            total += query.count()
+            page = query.where(*after) if after else query
+            due_last = peewee.Case(None, [(WorkItem.due_at.is_null(), 1)], 0)
+            rows.extend(page.order_by(due_last, WorkItem.due_at, WorkItem.id).limit(limit + 1))
+        rows.sort(key=_order)
         following = _encode(rows[limit - 1]) if len(rows) > limit else None
-        return WorkPage([self.present(r, user) for r in rows[:limit]], following, total)
+        known = _Known.read(user, rows[:limit])
+        return WorkPage([self.present(r, user, known) for r in rows[:limit]], following, total)
 
     def counts(self, user: User) -> dict[str, int]:
         """How many items each of the user's lists holds."""
         return {
-            scope: WorkItem.select().where(self._scope(user, scope)).count()
+            scope: sum(WorkItem.select().where(b).count() for b in self._branches(user, scope))
             for scope in ("mine", "queues", "completed")
         }
 
     def _scope(self, user: User, scope: str) -> Any:
+        """The items of one of the user's lists, as one condition."""
+        return functools.reduce(operator.or_, self._branches(user, scope))
+
+    def _branches(self, user: User, scope: str) -> list[Any]:
+        """The items of a list as disjoint conditions that each use an index."""
         if scope not in SCOPES:
             raise WorkError(400, f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
         open_ = WorkItem.status.in_(OPEN)
         if scope == "mine":
             assigned = (WorkItem.assignee_kind == "user") & (WorkItem.assignee_name == user.name)
-            return open_ & ((assigned & WorkItem.claimed_by.is_null())
-                            | (WorkItem.claimed_by == user.id))  # fmt: skip
+            return [assigned & open_ & WorkItem.claimed_by.is_null(),
+                    (WorkItem.claimed_by == user.id) & open_]  # fmt: skip
         if scope == "queues":
-            teams = _teams(user)
-            if not teams:
-                return WorkItem.id.is_null()  # nothing
-            shared = functools.reduce(
-                operator.or_,
-                [(WorkItem.assignee_kind == kind) & WorkItem.assignee_name.in_(names)
-                 for kind, names in teams.items()],
-            )  # fmt: skip
-            return open_ & WorkItem.claimed_by.is_null() & shared
+            return [(WorkItem.assignee_kind == kind) & WorkItem.assignee_name.in_(names)
+                    & open_ & WorkItem.claimed_by.is_null()
+                    for kind, names in _teams(user).items()] or [WorkItem.id.is_null()]  # fmt: skip
         if scope == "completed":
-            return WorkItem.completed_by == user.id
+            return [WorkItem.completed_by == user.id]
         if not user.is_admin:
             raise WorkError(403, "Only an admin may list everyone's work")
-        return WorkItem.id.is_null(False)
+        return [WorkItem.id.is_null(False)]
 
     # -- one item ------------------------------------------------------------------------
 
@@ -212,7 +246,12 @@ class WorkService:
             if blocked:
                 raise WorkError(409, f"{to} cannot open {blocked}: share the record with them "
                                      "first, or choose someone else")  # fmt: skip
-        return self._do(lambda: self.engine.reassign_work(item.id, target, user.name, reason), user)
+        shown = self._do(
+            lambda: self.engine.reassign_work(item.id, target, user.name, reason), user
+        )
+        if self.notifier is not None:
+            self.notifier.work_reassigned(item.id, user.name, reason)
+        return shown
 
     def guide(self, object_name: str, record_id: str, user: User) -> list[dict[str, Any]]:
         """The Work Guide of a record: its runs (newest first) as checklists of stages and
@@ -231,19 +270,24 @@ class WorkService:
 
     # -- presenting ----------------------------------------------------------------------
 
-    def present(self, item: WorkItem, user: User) -> dict[str, Any]:
-        """An item as people and programs see it (the form only in :meth:`get`)."""
-        run = Run.get_by_id(item.run_id)
+    def present(self, item: WorkItem, user: User, known: _Known | None = None) -> dict[str, Any]:
+        """An item as people and programs see it (the form only in :meth:`get`).
+
+        ``known`` holds what a page of items needs, read once for all of them.
+        """
+        known = known or _Known.read(user, [item])
+        run = known.runs[item.run_id]
         spec = store.spec_of(run.orchestration_id, "orchestration")
-        step = StepRun.get_by_id(item.step_run_id)
+        step = known.steps[item.step_run_id]
         stage_spec, step_spec = _find_step(spec, step.name)  # type: ignore[arg-type]
-        now = self.clock.now()
         open_ = item.status in OPEN
+        member = self._member(user, item, known.teams)
+        holds = self._may_work_on(user, item, known.teams)
         return {
             "id": item.id,
             "status": item.status,
             "assignee": _target(item),
-            "claimed_by": item.claimed_by.name if item.claimed_by_id else None,
+            "claimed_by": known.names.get(item.claimed_by_id),
             "label": (step_spec.label if step_spec else "") or _flow_label(step) or step.name,
             "step": step.name,
             "stage": stage_spec.name if stage_spec else "",
@@ -252,19 +296,19 @@ class WorkService:
             "record": self._record_summary(run),
             "created_at": _iso(item.created_at),
             "due_at": _iso(item.due_at),
-            "overdue": bool(open_ and item.due_at and item.due_at < now),
+            "overdue": bool(open_ and item.due_at and item.due_at < self.clock.now()),
             "completed_at": _iso(item.completed_at),
-            "completed_by": item.completed_by.name if item.completed_by_id else None,
+            "completed_by": known.names.get(item.completed_by_id),
             "outputs": item.outputs,
             "form": None,
             "actions": {
                 "claim": open_ and item.assignee_kind != "user" and item.claimed_by_id is None
-                and (user.is_admin or self._member(user, item)),
+                and (user.is_admin or member),
                 "release": open_ and item.claimed_by_id is not None
                 and (item.claimed_by_id == user.id or user.is_admin),
-                "complete": open_ and self._may_work_on(user, item),
-                "reassign": open_ and (user.is_admin
-                                       or self._may_work_on(user, item, claimed_only=True)),
+                "complete": open_ and holds,
+                "reassign": open_ and (user.is_admin or self._may_work_on(
+                    user, item, known.teams, claimed_only=True)),
             },
         }  # fmt: skip
 
@@ -319,17 +363,25 @@ class WorkService:
         return item.assignee_kind == "user" and item.assignee_name == user.name
 
     @staticmethod
-    def _member(user: User, item: WorkItem) -> bool:
-        return item.assignee_name in _teams(user).get(item.assignee_kind, ())
+    def _member(user: User, item: WorkItem, teams: Mapping[str, list[str]] | None = None) -> bool:
+        teams = _teams(user) if teams is None else teams
+        return item.assignee_name in teams.get(item.assignee_kind, ())
 
-    def _may_work_on(self, user: User, item: WorkItem, *, claimed_only: bool = False) -> bool:
+    def _may_work_on(
+        self,
+        user: User,
+        item: WorkItem,
+        teams: Mapping[str, list[str]] | None = None,
+        *,
+        claimed_only: bool = False,
+    ) -> bool:
         """The user holds the item: claimed it, or it is theirs (or, to complete, their
         team's and unclaimed)."""
         if item.claimed_by_id is not None:
             return item.claimed_by_id == user.id or (user.is_admin and not claimed_only)
         if self._assigned_to(user, item) or user.is_admin:
             return True
-        return not claimed_only and self._member(user, item)
+        return not claimed_only and self._member(user, item, teams)
 
     def _cannot_open(self, item: WorkItem, target: tuple[str, str]) -> str | None:
         """What of the item the target cannot open, or None: every person it reaches must
@@ -418,6 +470,11 @@ def _decode(cursor: str) -> tuple[dt.datetime | None, int]:
         return (dt.datetime.fromisoformat(due) if due else None), int(item_id)
     except (ValueError, TypeError):
         raise WorkError(400, "cursor is not one this server gave out") from None
+
+
+def _order(item: WorkItem) -> tuple[bool, dt.datetime, int]:
+    """Lists' order: by due time, items without one last; then oldest first."""
+    return (item.due_at is None, item.due_at or dt.datetime.min.replace(tzinfo=dt.UTC), item.id)
 
 
 def _after(key: tuple[dt.datetime | None, int]) -> Any:

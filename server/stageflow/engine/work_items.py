@@ -123,7 +123,8 @@ class WorkItemActions:
         self: Engine, item_id: int, target: tuple[str, str], actor: str, reason: str = ""
     ) -> WorkItem:
         """Give an open item to another user, queue or group (checked by the caller);
-        the run's log records who, from whom, to whom and why."""
+        the run's log records who, from whom, to whom and why.  The caller tells the new
+        assignee (see :meth:`stageflow.notify.Notifier.work_reassigned`)."""
 
         def work() -> RunState:
             item, state = self._open_item(item_id, actor)
@@ -147,7 +148,6 @@ class WorkItemActions:
                 why,
                 data={"from": before, "to": after, "by": actor, "reason": reason},
             )
-            state.assigned.append(item.id)
             return state
 
         self._transaction(work)

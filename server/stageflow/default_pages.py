@@ -23,11 +23,16 @@ def register_routes() -> list[Blueprint]:
 
 @hookimpl(tryfirst=True)  # before other plugins' startup, which may exempt their APIs
 def startup(app: Flask) -> None:
-    """Protect every form with a CSRF token; keep session cookies off cross-site requests.
+    """Protect every form with a CSRF token; keep session cookies off cross-site requests,
+    away from scripts, and (when ``base_url`` is ``https://…``) off plain HTTP.
 
     ``app.extensions["csrf"]`` is the :class:`~flask_wtf.csrf.CSRFProtect`: a plugin whose
     routes authenticate with tokens exempts its blueprint with it.
     """
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # (Flask's defaults are set already, so these are assigned, not set by default.)
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    # Served over HTTPS (base_url says so): the cookie never travels over plain HTTP.
+    app.config["SESSION_COOKIE_SECURE"] = str(app.config.get("BASE_URL", "")).startswith("https://")
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)

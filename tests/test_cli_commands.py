@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from stageflow import cli_admin
+from stageflow.auth import check_password
 from stageflow.cli import main
 from stageflow.db import database
 from stageflow.models import Record, Run, User
@@ -180,6 +181,7 @@ def test_demo_loads_once(app: Flask, cli: FlaskCliRunner, tmp_path: Path) -> Non
     examples.mkdir()
     (examples / "cases.yaml").write_text(DEFINITIONS)
     (examples / "teams.yaml").write_text(TEAMS)
+    (examples / "people.yaml").write_text("kind: directory\nusers:\n  - {name: alice}\n")
     (examples / "demo-data.json").write_text(json.dumps({"records": [
         {"object": "Case", "values": {"Subject": "Printer on fire"}, "launch": ["handle"]},
         {"object": "Case", "values": {"Subject": "Coffee machine"}},
@@ -197,6 +199,9 @@ def test_demo_loads_once(app: Flask, cli: FlaskCliRunner, tmp_path: Path) -> Non
         == "handle"
     )
     assert "created 4 record(s), launched 1 run(s)" in first.output
+    assert "users alice: the password is the user's name" in first.output
+    with app.app_context(), database.connection_context():
+        assert check_password(User.get(User.name == "alice"), "alice")
     second = invoke(cli, "demo", "--examples", str(examples))
     assert second.exit_code == 0
     assert "created 0 record(s), launched 0 run(s)" in second.output

@@ -114,6 +114,8 @@ def demo(examples: Path) -> None:
         click.echo(f"API token (shown once): {result.token}")
     else:
         click.echo(f"user {ADMIN_NAME!r} exists; a token: stageflow users token {ADMIN_NAME}")
+    if result.people:
+        click.echo(f"users {', '.join(result.people)}: the password is the user's name")
     click.echo(f"created {len(result.records)} record(s), launched {len(result.runs)} run(s)")
     for run in result.runs:
         click.echo(f"  run {run.id}")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .auth import create_user, issue_token
+from .auth import create_user, hash_password, issue_token
 from .core import current
 from .definitions.deploy import deploy_sources
 from .definitions.store import Deployed
@@ -42,6 +42,7 @@ class DemoResult:
     token: str | None = None  # set when the admin was created now
     records: list[tuple[str, str]] = field(default_factory=list)  # created now
     runs: list[Run] = field(default_factory=list)  # launched now
+    people: list[str] = field(default_factory=list)  # given their name as password now
 
 
 def load_demo(examples: Path = EXAMPLES_DIR) -> DemoResult:
@@ -54,6 +55,12 @@ def load_demo(examples: Path = EXAMPLES_DIR) -> DemoResult:
     if User.get_or_none(User.name == ADMIN_NAME) is None:
         admin = create_user(ADMIN_NAME, password=ADMIN_PASSWORD, admin=True)
         result.token = issue_token(admin, "demo")[1]
+    # The example people (a directory document) sign in with their name as password, so
+    # that their work lists can be tried; only users who have no password yet.
+    for user in User.select().where(User.password_hash.is_null()):
+        user.password_hash = hash_password(user.name)
+        user.save()
+        result.people.append(user.name)
     data_file = examples / DATA_FILE
     data: dict[str, Any] = json.loads(data_file.read_text()) if data_file.exists() else {}
     for item in data.get("records", []):

@@ -9,19 +9,15 @@ nothing here sleeps.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from web_support import PASSWORD, Seeded, make_app, record, seed
-from werkzeug.serving import WSGIRequestHandler, make_server
+from web_support import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Seeded, make_app, record, seed, serve
 
 from stageflow.clock import FixedClock
 from stageflow.db import database
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 if not CHROMIUM.exists():
     pytest.skip(
@@ -29,22 +25,13 @@ if not CHROMIUM.exists():
         allow_module_level=True,
     )
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-
-class QuietHandler(WSGIRequestHandler):
-    """Serves requests without logging each one (a failing test shows its own output)."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
@@ -65,13 +52,8 @@ def seeded(app: Flask) -> Seeded:
 @pytest.fixture
 def site(app: Flask, seeded: Seeded) -> Iterator[str]:
     """The app served on a free port of 127.0.0.1, in a thread: its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture

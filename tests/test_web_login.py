@@ -41,8 +41,8 @@ def test_pages_send_anonymous_people_to_login(pages: Pages, url: str) -> None:
     assert response.location == f"/login?next={url}"
 
 
-def test_home_is_the_records_index(pages: Pages) -> None:
-    assert pages.get("/").location == "/records"
+def test_home_is_my_work(pages: Pages) -> None:
+    assert pages.get("/").location == "/work"
 
 
 def test_login_goes_back_to_the_page_asked_for(pages: Pages) -> None:

@@ -4,22 +4,26 @@ test client that signs in and sends forms with their CSRF token."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.test import TestResponse
 
+from stageflow.access import share
 from stageflow.app import create_app
 from stageflow.auth import create_user
 from stageflow.clock import FixedClock
 from stageflow.core import current
 from stageflow.db import database
 from stageflow.definitions.deploy import deploy_sources
-from stageflow.models import User
+from stageflow.models import User, WorkItem
 
 PASSWORD = "pw"  # every test user's
 
@@ -166,12 +170,133 @@ def text(response: TestResponse) -> str:
     return response.get_data(as_text=True)
 
 
-def field_html(page: str, name: str) -> str:
-    """The HTML of one form field's block (its label, input, hint or error)."""
+def field_html(page: str, name: str, prefix: str = "field") -> str:
+    """The HTML of one form field's block (its label, input, hint or error); ``prefix``
+    starts its id (``item-7`` for the fields of work item 7's form)."""
     found = re.search(
-        rf'<div class="field [^"]*">\s*(?:(?!<div class="field ).)*?id="field-{name}".*?</div>',
+        rf'<div class="field [^"]*">\s*(?:(?!<div class="field ).)*?id="{prefix}-{name}".*?</div>',
         page,
         re.DOTALL,
     )
     assert found, f"no field {name} on the page"
     return found.group(0)
+
+
+#: Work for people: a private object, a form (one required field, one required only
+#: when a formula holds), an approval, a queue, and two orchestrations: a form for
+#: ``ann`` then an approval for the queue ``tier2``; and an approval for the queue alone.
+WORK_DEFINITIONS = """
+kind: object
+name: Ticket
+access: private
+fields:
+  - {name: Subject, type: text, required: true}
+---
+kind: flow
+name: triage_form
+type: form
+instructions: Read the ticket, then say how bad it is.
+fields:
+  - {name: severity, type: picklist, label: Severity, values: [Minor, Major], required: true}
+  - {name: notes, type: textarea, label: Notes, required: "=severity = 'Major'"}
+  - {name: hours, type: number, label: Hours spent, scale: 1}
+  - {name: followup, type: checkbox, label: Follow up}
+---
+kind: flow
+name: sign_off
+type: approval
+instructions: Check the triage.
+---
+kind: directory
+queues:
+  - {name: tier2, members: [bob, cat]}
+---
+kind: orchestration
+name: ticket_flow
+object: Ticket
+stages:
+  - name: triage
+    steps:
+      - name: triage
+        label: Triage the ticket
+        flow: triage_form
+        assignee: '"user:ann"'
+        sla: {due: 4h}
+  - name: approve
+    steps:
+      - {name: approve, label: Approve the triage, flow: sign_off, assignee: '"queue:tier2"'}
+---
+kind: orchestration
+name: quick_review
+object: Ticket
+stages:
+  - name: review
+    steps:
+      - {name: review, flow: sign_off, assignee: '"queue:tier2"'}
+"""
+
+#: The people of :func:`seed_work`: an admin, the form's assignee, two members of the
+#: queue tier2, and someone who may not open the tickets.
+WORK_USERS = ("root", "ann", "bob", "cat", "dan")
+
+
+def seed_work(app: Flask) -> Seeded:
+    """Deploy :data:`WORK_DEFINITIONS` for :data:`WORK_USERS`; two tickets of ann's,
+    shared with the queue tier2: ``first`` runs ``ticket_flow`` (work item ``triage``,
+    ann's), ``second`` runs ``quick_review`` (work item ``review``, the queue's)."""
+    seeded = Seeded()
+    with app.app_context(), database.connection_context():
+        sf = current()
+        for name in WORK_USERS:
+            create_user(name, password=PASSWORD, admin=name == "root")
+        deploy_sources([("work.yaml", WORK_DEFINITIONS)], step_types=sf.registry.step_types,
+                       activate=True)  # fmt: skip
+        for key, subject in (("first", "Printer on fire"), ("second", "VPN is down")):
+            seeded.ids[key] = sf.records.create("Ticket", {"Subject": subject}, owner="ann")["Id"]
+            share("Ticket", seeded[key], "queue:tier2", "read")
+        sf.engine.launch("ticket_flow", record=("Ticket", seeded["first"]), actor="ann")
+        sf.engine.launch("quick_review", record=("Ticket", seeded["second"]), actor="ann")
+        sf.engine.run_until_idle()
+        for item in WorkItem.select().order_by(WorkItem.id):
+            seeded.ids[item.step_run.name] = str(item.id)
+    return seeded
+
+
+def run_jobs(app: Flask) -> None:
+    """Run the background jobs waiting, as workers would."""
+    with app.app_context(), database.connection_context():
+        current().engine.run_until_idle()
+
+
+def work_item(app: Flask, item_id: str) -> WorkItem:
+    """A work item as stored."""
+    with app.app_context(), database.connection_context():
+        return WorkItem.get_by_id(int(item_id))
+
+
+# -- the browser tests ------------------------------------------------------------------
+
+#: Debian's chromium, which the browser tests drive (never a downloaded browser).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu"]
+
+
+class QuietHandler(WSGIRequestHandler):
+    """Serves requests without logging each one (a failing test shows its own output)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+@contextmanager
+def serve(app: Flask) -> Iterator[str]:
+    """Serve ``app`` on a free port of 127.0.0.1, in a thread: yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()

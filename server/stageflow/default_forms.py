@@ -22,7 +22,18 @@ from .records import to_json_value
 DECISIONS = ("Approved", "Rejected")
 
 
+_TRUE = {"true", "on", "yes", "1"}
+_FALSE = {"false", "off", "no", "0", ""}
+
+
 def _field_value(field: Mapping[str, Any], raw: Any) -> Any:
+    if field.get("type") == "checkbox":  # a form posts "true" when ticked, nothing when not
+        if raw is None or isinstance(raw, bool):
+            return bool(raw)
+        word = str(raw).strip().lower()
+        if word not in _TRUE | _FALSE:
+            raise ValueError(f"{raw!r} is not true or false")
+        return word in _TRUE
     value = T.coerce(raw, FIELD_TYPES[field.get("type", "text")])
     values = field.get("values") or ()
     if field.get("type") == "picklist" and value is not None and value not in values:

@@ -2,8 +2,9 @@
 
 One blueprint, ``web``, registered by the built-in plugin :mod:`stageflow.default_pages`.
 Each module adds one area's routes to :data:`bp`: :mod:`.login` (sessions),
-:mod:`.records` (record pages), :mod:`.navigation` (the header), :mod:`.errors`
-(error pages).  Pages work without JavaScript; every form carries a CSRF token.
+:mod:`.work` (My Work and the work item page), :mod:`.records` (record pages, with the
+Work Guide of :mod:`.guide`), :mod:`.navigation` (the header), :mod:`.errors` (error
+pages).  Pages work without JavaScript; every form carries a CSRF token.
 """
 
 from __future__ import annotations
@@ -19,4 +20,4 @@ bp = Blueprint(
 )
 
 # Importing the modules registers their routes, hooks and error handlers on bp.
-from . import errors, login, navigation, records  # noqa: E402, F401
+from . import errors, login, navigation, records, work  # noqa: E402, F401

@@ -12,9 +12,16 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from ..access import AccessDenied
 from ..records import RecordNotFound
+from ..work import WorkError
 from . import bp
 
 ErrorPage = tuple[str, int]
+
+
+def sentence(message: str) -> str:
+    """A message as a sentence to show: ending with a full stop (or its own mark)."""
+    message = message.strip()
+    return message if message.endswith((".", "!", "?")) else f"{message}."
 
 
 def error_page(status: int, title: str, message: str) -> ErrorPage:
@@ -40,6 +47,15 @@ def _access_denied(error: AccessDenied) -> ErrorPage:
 @bp.errorhandler(Forbidden)
 def _forbidden(error: Forbidden) -> ErrorPage:
     return error_page(403, "Not allowed", error.description or "You may not see this page.")
+
+
+#: The title of an error page, by status.
+TITLES = {400: "Not possible", 403: "Not allowed", 404: "Not found", 409: "Not possible now"}
+
+
+@bp.errorhandler(WorkError)
+def _work_refused(error: WorkError) -> ErrorPage:
+    return error_page(error.code, TITLES.get(error.code, "Not possible"), sentence(error.message))
 
 
 @bp.errorhandler(CSRFError)

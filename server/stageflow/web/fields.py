@@ -11,7 +11,7 @@ shown and entered in the server's time zone (the ``timezone`` setting).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -61,7 +61,8 @@ class Input:
 
     ``value`` is the text shown (a list of chosen values for a multi-select, a bool for a
     checkbox); ``options`` are (value, label) pairs of a select; ``error`` is what is
-    wrong with the submitted value.
+    wrong with the submitted value; ``prefix`` starts the HTML ids, so that several forms
+    on one page (the Work Guide's) keep their ids apart.
     """
 
     name: str
@@ -73,11 +74,12 @@ class Input:
     step: str | None = None
     hint: str = ""
     error: str = ""
+    prefix: str = "field"
 
     @property
     def id(self) -> str:
         """The HTML id of the input (its label points at it)."""
-        return f"field-{self.name}"
+        return f"{self.prefix}-{self.name}"
 
 
 def label_of(field: FieldSpec) -> str:
@@ -96,8 +98,18 @@ def inputs(
     spec: ObjectSpec, values: Mapping[str, Any], errors: Mapping[str, str] | None = None
 ) -> list[Input]:
     """The inputs of a record form, showing ``values`` (as :func:`form_values` gives them)."""
+    return field_inputs(spec.fields, values, errors)
+
+
+def field_inputs(
+    fields: Iterable[FieldSpec],
+    values: Mapping[str, Any],
+    errors: Mapping[str, str] | None = None,
+) -> list[Input]:
+    """The inputs of any form of ``fields`` (a record's, a work item's), showing ``values``
+    (as :func:`shown_values` or :func:`posted_fields` give them) and ``errors`` by field."""
     errors = errors or {}
-    return [_input(field, INPUT_TYPES[field.type], values, errors) for field in spec.fields]
+    return [_input(field, INPUT_TYPES[field.type], values, errors) for field in fields]
 
 
 def filter_inputs(
@@ -127,7 +139,7 @@ def _input(
         options = (("", "Any" if filtering else "—"), *((v, v) for v in field.values))
     elif kind == "multiselect":
         options = tuple((v, v) for v in field.values)
-    hint = "" if filtering or field.default is None else default_hint(field.default)
+    hint = "" if filtering else _hint(field)
     return Input(
         name=field.name,
         label=label_of(field),
@@ -139,6 +151,22 @@ def _input(
         hint=hint,
         error=errors.get(field.name, ""),
     )
+
+
+def _hint(field: FieldSpec) -> str:
+    """What a form says under a field: when a conditionally required field is required,
+    and what a field left blank becomes."""
+    notes = []
+    if isinstance(field.required, str):
+        notes.append(required_hint(field.required))
+    if field.default is not None:
+        notes.append(default_hint(field.default))
+    return " ".join(notes)
+
+
+def required_hint(condition: str) -> str:
+    """The note of a field required only when a formula holds (shown as optional)."""
+    return f"Optional; required when {condition.strip().removeprefix('=')}."
 
 
 def default_hint(default: str) -> str:
@@ -154,14 +182,24 @@ def default_hint(default: str) -> str:
 
 def form_values(spec: ObjectSpec, record: Mapping[str, Any], zone: ZoneInfo) -> dict[str, Any]:
     """A stored record's values as its form's inputs show them."""
-    return {field.name: _shown(field, record.get(field.name), zone) for field in spec.fields}
+    return shown_values(spec.fields, record, zone)
+
+
+def shown_values(
+    fields: Iterable[FieldSpec], values: Mapping[str, Any], zone: ZoneInfo
+) -> dict[str, Any]:
+    """Stored (JSON-ready) values of ``fields`` as a form's inputs show them."""
+    return {field.name: _shown(field, values.get(field.name), zone) for field in fields}
 
 
 def _shown(field: FieldSpec, value: Any, zone: ZoneInfo) -> Any:
     if field.type == "checkbox":
         return value is True
     if field.type == "multipicklist":
-        return [v for v in str(value or "").split(MULTI_SEPARATOR) if v]
+        chosen = (
+            value if isinstance(value, list | tuple) else str(value or "").split(MULTI_SEPARATOR)
+        )
+        return [str(v) for v in chosen if v]
     if value is None:
         return ""
     if field.type == "datetime":
@@ -205,8 +243,13 @@ def posted_values(spec: ObjectSpec, form: MultiDict[str, str]) -> dict[str, Any]
 
     An unchecked checkbox is not sent at all: it is off.
     """
+    return posted_fields(spec.fields, form)
+
+
+def posted_fields(fields: Iterable[FieldSpec], form: MultiDict[str, str]) -> dict[str, Any]:
+    """What a form of ``fields`` sent, as its inputs show it again (see :func:`posted_values`)."""
     shown: dict[str, Any] = {}
-    for field in spec.fields:
+    for field in fields:
         if field.type == "checkbox":
             shown[field.name] = form.get(field.name, "") not in ("", NO)
         elif field.type == "multipicklist":
@@ -222,6 +265,26 @@ def record_values(spec: ObjectSpec, shown: Mapping[str, Any], zone: ZoneInfo) ->
     checkbox as a boolean (on or off, nothing to validate), a multi-select's choices
     joined with ``;``, a date-time with ``zone``'s offset."""
     return {field.name: _value(field, shown.get(field.name), zone) for field in spec.fields}
+
+
+def submitted_values(
+    fields: Iterable[FieldSpec], shown: Mapping[str, Any], zone: ZoneInfo
+) -> dict[str, Any]:
+    """Values as inputs show them, as a form posts them to a step type, which converts
+    and validates them: text ("" for blank), a multi-select's choices as a list, a
+    checked checkbox as ``"true"`` (an unchecked one is left out), a date-time with
+    ``zone``'s offset."""
+    submitted: dict[str, Any] = {}
+    for field in fields:
+        value = shown.get(field.name)
+        if field.type == "checkbox":
+            if value is True:
+                submitted[field.name] = YES
+        elif field.type == "multipicklist":
+            submitted[field.name] = list(value or ())
+        else:
+            submitted[field.name] = _value(field, value, zone)
+    return submitted
 
 
 def changed_values(

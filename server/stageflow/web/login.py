@@ -49,7 +49,7 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 @bp.route("/login", methods=("GET", "POST"))
 def login() -> str | Response | tuple[str, int]:
     """The login form; on success, the page asked for (``?next=``) or the home page."""
-    following = _local_path(request.values.get("next", ""))
+    following = local_path(request.values.get("next", ""))
     if request.method == "GET":
         return render_template("login.html", name="", following=following)
     name = request.form.get("name", "").strip()
@@ -71,7 +71,7 @@ def logout() -> Response:
     return redirect(url_for("web.login"))
 
 
-def _local_path(target: str) -> str | None:
+def local_path(target: str) -> str | None:
     """``target`` if it is a path on this site (never another host: no open redirect)."""
     parts = urlsplit(target)
     if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:

@@ -12,7 +12,15 @@ from . import bp
 
 @bp.context_processor
 def navigation() -> dict[str, Any]:
-    """The objects the navigation links to (one per deployed object, once signed in)."""
+    """The objects the navigation links to (one per deployed object) and how many open
+    work items are the user's (My Work's count), once signed in."""
     if g.get("user") is None:
-        return {"nav_objects": []}
-    return {"nav_objects": current().records.objects()}
+        return {"nav_objects": [], "my_work_count": None}
+    return {"nav_objects": current().records.objects(), "my_work_count": work_counts()["mine"]}
+
+
+def work_counts() -> dict[str, int]:
+    """How many items each of the signed-in user's work lists holds (asked once a request)."""
+    if "work_counts" not in g:
+        g.work_counts = current().work.counts(g.user)
+    return g.work_counts

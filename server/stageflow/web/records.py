@@ -10,9 +10,8 @@ what was typed kept.
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from ..access import check_access, require_access
@@ -34,8 +33,11 @@ from .fields import (
     posted_values,
     record_values,
 )
+from .guide import work_guide
 from .login import login_required
 from .record_runs import record_runs
+from .work_forms import WorkForm
+from .zone import server_zone
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -45,8 +47,8 @@ View = str | Response | tuple[str, int]
 
 @bp.get("/")
 def home() -> Response:
-    """The home page: the records, for now."""
-    return redirect(url_for("web.record_index"))
+    """The home page: My Work."""
+    return redirect(url_for("web.work_list"))
 
 
 @bp.get("/records")
@@ -67,7 +69,7 @@ def record_list(object_name: str) -> View:
     errors: dict[str, str] = {}
     page = Page([])
     try:
-        where = filter_values(spec, request.args, _zone())
+        where = filter_values(spec, request.args, server_zone())
         page = current().records.query(object_name, where, order_by=sort, limit=_page_size(),
                                        cursor=cursor, user=g.user)  # fmt: skip
     except RecordError as error:
@@ -97,7 +99,7 @@ def record_new(object_name: str) -> View:
         return _form_page("records/new.html", spec, {})
     shown = posted_values(spec, request.form)
     try:
-        record = current().records.create(object_name, record_values(spec, shown, _zone()),
+        record = current().records.create(object_name, record_values(spec, shown, server_zone()),
                                           owner=g.user.name, user=g.user)  # fmt: skip
     except RecordError as error:
         return _form_page("records/new.html", spec, shown, error.errors)
@@ -108,17 +110,17 @@ def record_new(object_name: str) -> View:
 @bp.route("/records/<object_name>/<record_id>", methods=("GET", "POST"))
 @login_required
 def record_view(object_name: str, record_id: str) -> View:
-    """A record: its values, its runs, the Work Guide's place and (for those who may
-    edit it) the edit form, which posts here."""
+    """A record: its values, its runs, the Work Guide and (for those who may edit it)
+    the edit form, which posts here."""
     records = current().records
     spec = records.object_spec(object_name)
     record = records.get(object_name, record_id, user=g.user)
-    before = form_values(spec, record, _zone())
+    before = form_values(spec, record, server_zone())
     if request.method == "GET":
         return _record_page(spec, record, before)
     require_access(g.user, spec, record, "edit")
     shown = posted_values(spec, request.form)
-    changes = changed_values(spec, shown, before, _zone())
+    changes = changed_values(spec, shown, before, server_zone())
     if changes:
         try:
             records.update(object_name, record_id, changes, user=g.user)
@@ -130,14 +132,27 @@ def record_view(object_name: str, record_id: str) -> View:
     return redirect(url_for("web.record_view", object_name=object_name, record_id=record_id))
 
 
+def record_page(object_name: str, record_id: str, work_form: WorkForm | None = None) -> View:
+    """A record's page for the signed-in user, with ``work_form`` (a form of its Work
+    Guide that was sent and refused) showing its errors."""
+    records = current().records
+    spec = records.object_spec(object_name)
+    record = records.get(object_name, record_id, user=g.user)
+    return _record_page(spec, record, form_values(spec, record, server_zone()),
+                        work_form=work_form)  # fmt: skip
+
+
 def _record_page(
     spec: ObjectSpec,
     record: Record,
     shown: dict[str, Any],
     errors: dict[str, str] | None = None,
+    *,
+    work_form: WorkForm | None = None,
 ) -> View:
-    zone = _zone()
+    zone = server_zone()
     may_edit = check_access(g.user, spec, record, "edit")
+    guide = work_guide(spec.name, record["Id"], work_form)
     html = render_template(
         "records/view.html",
         spec=spec,
@@ -151,8 +166,10 @@ def _record_page(
         record_error=_record_error(spec, errors),
         editing=bool(errors),
         runs=record_runs(spec.name, record["Id"]),
+        guide=guide,
+        here=url_for("web.record_view", object_name=spec.name, record_id=record["Id"]),
     )
-    return (html, 400) if errors else html
+    return (html, 400) if errors or guide.has_errors else html
 
 
 def _form_page(
@@ -174,7 +191,7 @@ def _record_error(spec: ObjectSpec, errors: dict[str, str] | None) -> str:
 
 
 def _cells(spec: ObjectSpec, record: Record) -> dict[str, Any]:
-    zone = _zone()
+    zone = server_zone()
     return {
         "id": record["Id"],
         "values": [display(field, record.get(field.name), zone) for field in columns(spec)],
@@ -183,10 +200,6 @@ def _cells(spec: ObjectSpec, record: Record) -> dict[str, Any]:
 
 def _title(spec: ObjectSpec) -> str:
     return spec.label or spec.name
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
 
 
 def _page_size() -> int:

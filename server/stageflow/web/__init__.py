@@ -20,4 +20,4 @@ bp = Blueprint(
 )
 
 # Importing the modules registers their routes, hooks and error handlers on bp.
-from . import errors, login, navigation, records, work  # noqa: E402, F401
+from . import admin_people, errors, login, navigation, records, work  # noqa: E402, F401

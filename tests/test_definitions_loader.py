@@ -105,6 +105,9 @@ def step(extra: str) -> str:
     return ORCH.replace("flow: note}", extra)
 
 
+#: An interactive step, for its ``sla``.
+SLA_STEP = "flow: approve, assignee: 'user:alice', "
+
 BOMB = "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
     f"{b}: &{b} [{', '.join(['*' + a] * 10)}]\n" for a, b in zip("abcde", "bcdef", strict=True)
 )
@@ -199,6 +202,34 @@ INVALID = [
     ("unknown calendar",
      step("flow: approve, assignee: 'user:alice', sla: {due: 4h, calendar: office}}"),
      "bad.yaml:7:83: unknown calendar 'office'"),
+    ("escalations out of order",
+     step(f"{SLA_STEP}sla: {{due: 4h, escalations: [{{after: 2h}}, {{after: PT1H}}]}}}}"),
+     "bad.yaml:7:108: escalations must come in order: after 'PT1H' is not later than the"
+     " previous escalation's '2h'"),
+    ("escalation to an unknown queue",
+     step(f"{SLA_STEP}sla: {{due: 4h, escalations: [{{after: 1h, reassign: 'queue:tier9'}}]}}}}"),
+     "bad.yaml:7:109: unknown queue 'tier9': add it to the directory's queues"),
+    ("escalation notifying an unknown group",
+     step(f"{SLA_STEP}sla: {{due: 4h, escalations: [{{after: 1h,"
+          " notify: [assignee, 'group:lead']}]}}"),
+     "bad.yaml:7:118: unknown group 'lead' (did you mean 'leads'?): add it to the directory's"
+     " groups"),
+    ("due formula not a date and time", step(f"{SLA_STEP}sla: {{due: TODAY()}}}}"),
+     "bad.yaml:7:69: Formula result is data type (Date), incompatible with expected data type"
+     " (DateTime)."),
+    ("bad sla warn", step(f"{SLA_STEP}sla: {{due: 4h, warn: soon}}}}"),
+     f"bad.yaml:7:79: invalid duration 'soon': {DURATION_HELP}"),
+    ("escalation sets an unknown field",
+     step(f"{SLA_STEP}sla: {{due: 4h, escalations: [{{after: 1h, set: {{Statu: Closed}}}}]}}}}"),
+     "bad.yaml:7:105: unknown field 'Statu' of Case (did you mean 'Status'?)"),
+    ("escalation sets a field to the wrong type",
+     step(f"{SLA_STEP}sla: {{due: 4h, escalations: [{{after: 1h, set: {{Amount: \"='x'\"}}}}]}}}}"),
+     "bad.yaml:7:115: Formula result is data type (Text), incompatible with expected data"
+     " type (Number)."),
+    ("escalation target formula not text",
+     step(f"{SLA_STEP}sla: {{due: 4h, escalations: [{{after: 1h, reassign: '=Amount'}}]}}}}"),
+     "bad.yaml:7:111: Formula result is data type (Number), incompatible with expected data"
+     " type (Text)."),
     ("formula syntax error in an entry", step("flow: note, entry: 'Amount > (1 +'}"),
      "bad.yaml:7:52: Syntax error. Missing expression at the end of the formula"),
     ("non-boolean entry", step("flow: note, entry: Amount + 1}"),
@@ -417,6 +448,24 @@ inputs:
     assert docs[8].text == text
 
 
+def test_sla_keys_are_kept_as_written() -> None:
+    sla = (
+        "{due: PT4H, calendar: support_hours, warn: 30m, restart_on_reassign: true,"
+        " escalations: [{after: 0m, notify: [assignee, 'group:leads', '=\"user:bob\"']},"
+        " {after: 1h, reassign: 'user:bob', set: {Status: Working, Amount: '=Amount * 2'}}]}"
+    )
+    docs = load(("base.yaml", BASE.replace("Subjct", "Subject")),
+                ("o.yaml", step(f"{SLA_STEP}sla: {sla}}}")))  # fmt: skip
+    assert docs[-1].spec.stages[0].steps[0].sla == {
+        "due": "PT4H", "calendar": "support_hours", "warn": "30m", "restart_on_reassign": True,
+        "escalations": [
+            {"after": "0m", "notify": ["assignee", "group:leads", '="user:bob"']},
+            {"after": "1h", "reassign": "user:bob",
+             "set": {"Status": "Working", "Amount": "=Amount * 2"}},
+        ],
+    }  # fmt: skip
+
+
 def test_literal_assignee_becomes_a_text_formula() -> None:
     docs = load(("base.yaml", BASE.replace("Subjct", "Subject")),
                 ("o.yaml", step("flow: approve, assignee: 'queue:tier1'}")))  # fmt: skip
@@ -566,7 +615,8 @@ def test_the_docs_describe_every_key() -> None:
     keys = ["kind", "name", "label", "source", "access", "fields", "validations", "type",
             "required", "default", "values", "scale", "object", "condition", "message",
             "trigger", "when", "only_when_changed", "inputs", "stages", "entry", "exit",
-            "steps", "flow", "assignee", "retry", "attempts", "backoff", "sla", "due",
+            "steps", "flow", "assignee", "retry", "attempts", "backoff", "sla", "due", "warn",
+            "restart_on_reassign", "set",
             "calendar", "escalations", "after", "reassign", "notify", "time_zone", "hours",
             "holidays", "yearly", "date", "users", "email", "manager", "admin", "active",
             "groups", "queues", "members"]  # fmt: skip

@@ -190,9 +190,9 @@ def plugins_command(as_json: bool, plugins_dir: str | None) -> None:
 
 
 def _register() -> None:
-    from . import cli_admin, cli_people, cli_runs
+    from . import cli_admin, cli_people, cli_runs, cli_sla
 
-    commands = (*cli_runs.COMMANDS, *cli_people.COMMANDS, *cli_admin.COMMANDS)
+    commands = (*cli_runs.COMMANDS, *cli_people.COMMANDS, *cli_admin.COMMANDS, *cli_sla.COMMANDS)
     for command in (*commands, shell_command, routes_command):
         main.add_command(command)
 

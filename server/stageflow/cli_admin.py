@@ -26,23 +26,30 @@ from .scheduler import build_scheduler
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @with_appcontext
 def serve(host: str, port: int) -> None:
-    """Run the web app, the worker threads and the scheduler in one process (until Ctrl-C)."""
+    """Run the web app, the worker threads and the scheduler in one process (until Ctrl-C).
+
+    The setting ``scheduler = false`` leaves the scheduler to a ``stageflow scheduler``
+    process.
+    """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     pool = current().start_workers()
-    scheduler = build_scheduler(app)
-    scheduler.start()
-    click.echo(f"stageflow on http://{host}:{port}/ with {pool.count} worker thread(s)")
+    scheduler = build_scheduler(app) if current().config.get("scheduler", True) else None
+    if scheduler is not None:
+        scheduler.start()
+    without = "" if scheduler is not None else ", no scheduler"
+    click.echo(f"stageflow on http://{host}:{port}/ with {pool.count} worker thread(s){without}")
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
-        scheduler.shutdown(wait=False)
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
         current().stop_workers()
 
 
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
-    """Run only the scheduler (timed work such as reading record feeds) until SIGTERM."""
+    """Run only the scheduler (SLA escalations, record feeds) until SIGTERM."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     scheduler = build_scheduler(app)
     scheduler.start()

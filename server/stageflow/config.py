@@ -172,6 +172,12 @@ def _is_base_url(value: str) -> str | None:
     return None
 
 
+def _is_token(value: str) -> str | None:
+    if value and (len(value) < 16 or any(char.isspace() for char in value)):
+        return "must be empty or at least 16 characters without spaces"
+    return None
+
+
 _TYPE_NAMES = {
     str: "text",
     int: "a whole number (e.g. 5)",
@@ -186,6 +192,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "workers": _at_least(0),
     "job_lease_seconds": _at_least(1),
     "record_feed_seconds": _at_least(1),
+    "sla_check_seconds": _at_least(1),
     "sqlite_busy_timeout_ms": _at_least(0),
     "timezone": _is_time_zone,
     "log_level": _one_of(_LOG_LEVELS),
@@ -196,4 +203,5 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "smtp_security": _one_of(SMTP_SECURITY),
     "smtp_from": _is_address,
     "smtp_timeout_seconds": _at_least(1),
+    "metrics_token": _is_token,
 }

@@ -8,8 +8,9 @@ clock for a :class:`~stageflow.clock.FixedClock` by passing ``clock=`` to
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 from flask import Flask, current_app
@@ -22,7 +23,11 @@ from .feeds import FeedFollower
 from .notify import Notifier
 from .plugins import Registry, collect, dispatch_run_event, get_plugin_manager
 from .records import RecordChange, RecordService
+from .sla import escalation
 from .work import WorkService
+
+if TYPE_CHECKING:
+    from .scheduler import EscalationTimer
 
 
 class Stageflow:
@@ -51,7 +56,11 @@ class Stageflow:
                 reference=ref, context=context
             ),
             on_assigned=self.notifier.work_assigned,
+            on_due=self._sla_due,
         )
+        #: The scheduler's SLA timer when a scheduler runs in this process: told of the
+        #: earliest SLA check time of the work items this process creates or reassigns.
+        self.sla_timer: EscalationTimer | None = None
 
         self.work = WorkService(self.engine, self.records, self.clock, self.notifier)
         self.triggers = Triggers(self.engine)
@@ -63,6 +72,16 @@ class Stageflow:
     def _tell_runs(self, change: RecordChange) -> None:
         if change.operation in ("created", "updated"):
             self.engine.record_changed(change.spec.name, str(change.record["Id"]), change.actor)
+
+    def sweep_sla(self, now: dt.datetime | None = None) -> int:
+        """Fire the SLA warnings and escalations due at ``now`` (default: the clock's now);
+        return how many fired (see :mod:`stageflow.sla.escalation`)."""
+        moment = now or self.clock.now()
+        return escalation.sweep(self.engine, self.work, self.notifier, moment)
+
+    def _sla_due(self, moment: dt.datetime) -> None:
+        if self.sla_timer is not None:
+            self.sla_timer.wake(moment)
 
     def _wake_workers(self) -> None:
         if self.workers is not None:

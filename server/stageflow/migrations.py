@@ -68,12 +68,22 @@ def _create_record_tables(migrator: SchemaMigrator) -> None:
     database.create_tables([models.RecordShare, models.FeedCursor], safe=True)
 
 
+def _add_sla_checks(migrator: SchemaMigrator) -> None:
+    # When the SLA sweep must next look at a work item, indexed: the sweep and the
+    # scheduler read only the items that are due.
+    add_column(migrator, models.WorkItem.next_check_at)
+    table = models.WorkItem._meta.table_name
+    if not any(index.columns == ["next_check_at"] for index in database.get_indexes(table)):
+        migrator.add_index(table, ("next_check_at",), False).run()
+
+
 #: Every migration, in order; a migration's version is its position, from 1.
 MIGRATIONS: Sequence[Migration] = (
     ("create tables", _create_tables),
     ("jobs.last_error", _add_job_errors),
     ("drop unused stage and step run indexes", _drop_unused_indexes),
     ("record_shares and feed_cursors", _create_record_tables),
+    ("work_items.next_check_at", _add_sla_checks),
 )
 
 

@@ -265,6 +265,9 @@ class WorkItem(BaseModel):
     claimed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     due_at = UTCDateTimeField(null=True)
     escalation_level = IntegerField(default=0)  # raised by one conditional update per level
+    # When the SLA sweep must next look at the item (a warning or an escalation is due);
+    # None when nothing is left to fire or the item is closed.
+    next_check_at = UTCDateTimeField(null=True, index=True)
     outputs = JSONData(null=True)
     created_at = UTCDateTimeField(default=utcnow)
     completed_at = UTCDateTimeField(null=True)

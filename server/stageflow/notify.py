@@ -22,12 +22,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from . import fastsql
 from .config import ConfigError
 from .db import database
 from .definitions import store
 from .definitions.spec import OrchestrationSpec
 from .extension import Message, NotificationChannel, Recipient
-from .models import Group, GroupMembership, Queue, QueueMembership, StepRun, User, WorkItem
+from .models import Group, GroupMembership, Queue, QueueMembership, Run, StepRun, User, WorkItem
 
 logger = logging.getLogger("stageflow.notifications")
 
@@ -68,20 +69,35 @@ class Notifier:
         note = f"Reassigned to you by {by or 'Stageflow'}"
         self._notify(item_id, "Work reassigned", f"{note}: {reason}" if reason else f"{note}.")
 
-    def _notify(self, item_id: int, headline: str, note: str = "") -> None:
+    def work_due(
+        self, item_id: int, targets: Sequence[tuple[str, str]], *, overdue: bool, note: str
+    ) -> None:
+        """Tell the people ``targets`` (``(kind, name)`` pairs) reach that a work item is
+        overdue or due soon (an SLA escalation or warning).  Never raises."""
+        self._notify(item_id, "Overdue" if overdue else "Due soon", note, targets)
+
+    def _notify(
+        self,
+        item_id: int,
+        headline: str,
+        note: str = "",
+        targets: Sequence[tuple[str, str]] | None = None,
+    ) -> None:
+        """Send the item's message to the people of ``targets`` (default: its assignee)."""
         try:
             with _connection():
-                item = WorkItem.get_or_none(WorkItem.id == item_id)
+                item = _work_item(item_id)
                 if item is None:
                     logger.warning("work item %s does not exist: nobody notified", item_id)
                     return
-                recipients = people(item.assignee_kind, item.assignee_name)
+                targets = targets or [(item.assignee_kind, item.assignee_name)]
+                found = {r.name: r for kind, name in targets for r in people(kind, name)}
+                recipients = [found[name] for name in sorted(found)]
                 if not recipients:
                     logger.warning(
-                        "work item %s: %s:%s has no active users to notify",
+                        "work item %s: %s has no active users to notify",
                         item_id,
-                        item.assignee_kind,
-                        item.assignee_name,
+                        ", ".join(f"{kind}:{name}" for kind, name in targets),
                     )
                     return
                 message = work_message(
@@ -137,15 +153,49 @@ def people(kind: str, name: str) -> list[Recipient]:
     A user (if active), or the active members of a queue or group; nobody for a kind
     Stageflow does not know.
     """
-    query = User.select(User.name, User.email).where(User.is_active == True)  # noqa: E712 (builds SQL)
-    if kind == "user":
-        query = query.where(User.name == name)
-    elif kind in _TEAMS:
-        team, membership = _TEAMS[kind]
-        query = query.join(membership).join(team).where(team.name == name)
-    else:
+    if kind != "user" and kind not in _TEAMS:
         return []
-    return [Recipient(user.name, user.email or None) for user in query.order_by(User.name)]
+    rows = fastsql.execute(_people_sql(kind), (name, True)).fetchall()
+    return [Recipient(user, email or None) for user, email in rows]
+
+
+def _people_sql(kind: str) -> str:
+    """The active users ``kind:NAME`` reaches, by name (the text, compiled once per kind)."""
+    users = User._meta.table_name
+    if kind == "user":
+        return (
+            f'SELECT name, email FROM "{users}" WHERE name = ? AND is_active = ?'  # noqa: S608 - names from the models
+            " ORDER BY name"
+        )
+    team, membership = _TEAMS[kind]
+    link = membership._meta.fields[kind].column_name
+    return (f'SELECT u.name, u.email FROM "{users}" u'  # noqa: S608 - names from the models
+            f' JOIN "{membership._meta.table_name}" m ON m.user_id = u.id'
+            f' JOIN "{team._meta.table_name}" t ON t.id = m.{link}'
+            " WHERE t.name = ? AND u.is_active = ? ORDER BY u.name")  # fmt: skip
+
+
+# What a message needs of a work item, its run and its step run, in one compiled
+# statement: an SLA sweep sends thousands of messages at once.
+_MESSAGE_ROW = (
+    "SELECT w.assignee_kind, w.assignee_name, w.due_at, r.id, r.orchestration_id,"
+    " r.record_object, r.record_id, s.id, s.name, s.flow_version_id"
+    " FROM work_items w JOIN runs r ON r.id = w.run_id JOIN step_runs s ON s.id = w.step_run_id"
+    " WHERE w.id = ?"
+)
+
+
+def _work_item(item_id: int) -> WorkItem | None:
+    """The work item with the fields of it, its run and its step run that
+    :func:`work_message` reads, or None."""
+    row = fastsql.execute(_MESSAGE_ROW, (item_id,)).fetchone()
+    if row is None:
+        return None
+    kind, name, due, run_id, version, record_object, record_id, step_id, step, flow = row
+    run = Run(id=run_id, orchestration=version, record_object=record_object, record_id=record_id)
+    return WorkItem(id=item_id, assignee_kind=kind, assignee_name=name, run=run,
+                    due_at=WorkItem.due_at.python_value(due),
+                    step_run=StepRun(id=step_id, name=step, flow_version=flow))  # fmt: skip
 
 
 def work_message(

@@ -48,6 +48,7 @@ from .models import (
     WorkItem,
 )
 from .records import RecordNotFound, RecordService
+from .sla.policy import SlaPolicy, sla_state
 
 SCOPES = ("mine", "queues", "completed", "all")
 
@@ -242,7 +243,7 @@ class WorkService:
                 403, "Only an admin may reassign work to someone who cannot open its record"
             )
         if not force:
-            blocked = self._cannot_open(item, target)
+            blocked = self.cannot_open(item, target)
             if blocked:
                 raise WorkError(409, f"{to} cannot open {blocked}: share the record with them "
                                      "first, or choose someone else")  # fmt: skip
@@ -297,6 +298,7 @@ class WorkService:
             "created_at": _iso(item.created_at),
             "due_at": _iso(item.due_at),
             "overdue": bool(open_ and item.due_at and item.due_at < self.clock.now()),
+            "sla": self._sla(item, step_spec.sla if step_spec else None),
             "completed_at": _iso(item.completed_at),
             "completed_by": known.names.get(item.completed_by_id),
             "outputs": item.outputs,
@@ -311,6 +313,21 @@ class WorkService:
                     user, item, known.teams, claimed_only=True)),
             },
         }  # fmt: skip
+
+    def _sla(self, item: WorkItem, sla: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The item's SLA: due and warning times, rungs fired, and its state (see
+        :func:`stageflow.sla.policy.sla_state`; a closed item's as when it closed)."""
+        if item.due_at is None:
+            return None
+        policy = SlaPolicy.of(sla)
+        warn_at = policy.warn_at(item.due_at, self.engine._calendar(policy)) if policy else None
+        moment = item.completed_at if item.status not in OPEN else self.clock.now()
+        return {
+            "due_at": _iso(item.due_at),
+            "warn_at": _iso(warn_at),
+            "level": policy.rungs_fired(item.escalation_level) if policy else 0,
+            "state": sla_state(item.due_at, warn_at, moment or self.clock.now()),
+        }
 
     def _record_summary(self, run: Run) -> dict[str, Any] | None:
         if not run.record_object:
@@ -383,13 +400,17 @@ class WorkService:
             return True
         return not claimed_only and self._member(user, item, teams)
 
-    def _cannot_open(self, item: WorkItem, target: tuple[str, str]) -> str | None:
+    def cannot_open(
+        self, item: WorkItem, target: tuple[str, str], run: Run | None = None
+    ) -> str | None:
         """What of the item the target cannot open, or None: every person it reaches must
-        be able to read the run's record."""
-        run = Run.get_by_id(item.run_id)
+        be able to read the run's record (``run``: the item's run, if read already)."""
+        run = run or Run.get_by_id(item.run_id)
         if not run.record_object:
             return None
         spec = self.records.object_spec(run.record_object)
+        if spec.access in ("read", "read_write"):
+            return None  # everyone may read every record of the object
         record = self.records.get(run.record_object, run.record_id)
         for person in _people(*target):
             if not check_access(person, spec, record, "read"):

@@ -7,9 +7,8 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from ..core import current
-from ..definitions import store
-from ..grammar import FormulaError, compile_formula
+from .. import formula_tools
+from ..grammar import FormulaError
 from ..grammar import types as T
 from ..grammar.library.text import format_value
 from ..records import to_json_value
@@ -38,9 +37,7 @@ EVALUATE = {
 def _schema(body: Mapping[str, Any]) -> dict[str, str] | None:
     schema: dict[str, str] = {}
     if object_name := body.get("object"):
-        _, spec = store.active_spec("object", object_name)
-        objects = store.active_specs("object").get("object", {})
-        schema.update(spec.formula_schema(objects))  # type: ignore[union-attr,arg-type]
+        schema.update(formula_tools.object_schema(object_name))
     problems = {}
     for name, type_name in (body.get("schema") or {}).items():
         try:
@@ -65,8 +62,7 @@ def _values(raw: Mapping[str, Any] | None, schema: Mapping[str, str], what: str)
 
 
 def _formula_error(error: FormulaError) -> ApiError:
-    details = {**error.to_dict(), "caret": error.caret()}
-    return ApiError(400, "invalid_formula", error.message, details)
+    return ApiError(400, "invalid_formula", error.message, formula_tools.error_details(error))
 
 
 @bp.post("/formulas/check")
@@ -75,8 +71,8 @@ def _formula_error(error: FormulaError) -> ApiError:
                        "kind, message, line and column.")  # fmt: skip
 def check_formula(body: dict[str, Any]) -> Response:
     try:
-        compiled = compile_formula(body["formula"], _schema(body), expected=body.get("expected"),
-                                   functions=current().registry.functions)  # fmt: skip
+        compiled = formula_tools.check_formula(body["formula"], _schema(body),
+                                              expected=body.get("expected"))  # fmt: skip
     except FormulaError as error:
         raise _formula_error(error) from None
     return jsonify({"type": compiled.type, "fields": list(compiled.fields)})
@@ -89,8 +85,8 @@ def evaluate_formula(body: dict[str, Any]) -> Response:
     values = _values(body.get("values"), schema or {}, "values")
     prior = _values(body.get("prior"), schema or {}, "prior") if "prior" in body else None
     try:
-        compiled = compile_formula(body["formula"], schema, functions=current().registry.functions)
-        value = compiled.evaluate(values, prior, now=current().clock.now())
+        compiled = formula_tools.check_formula(body["formula"], schema)
+        value = formula_tools.evaluate_formula(compiled, values, prior)
     except FormulaError as error:
         raise _formula_error(error) from None
     return jsonify({"type": compiled.type, "value": to_json_value(value),

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 from ..db import database
 from ..extension import StepType
-from ..models import User
+from ..models import Group, Queue, User
 from . import store
 from .loader import load_definitions
 
@@ -32,5 +32,7 @@ def deploy_sources(
             step_types=step_types,
             active=store.active_specs(),
             known_users={name for (name,) in User.select(User.name).tuples()},
-        )
+            known_teams={"queue": [name for (name,) in Queue.select(Queue.name).tuples()],
+                         "group": [name for (name,) in Group.select(Group.name).tuples()]},
+        )  # fmt: skip
         return store.deploy(documents, activate=activate, actor=actor)

@@ -48,8 +48,7 @@ class FormulaSite:
     fields), ``run`` (stages and steps: record, inputs, steps, stages, user, run) or
     ``form`` (a form's fields).  ``skip`` is the length of a leading ``=``; ``literal``
     marks a value written as a literal and turned into a formula (errors point at it).
-    ``expected`` is the result type (``Checkbox``, ``Text``…), or ``"date"`` for a date
-    or date and time.
+    ``expected`` is the result type (``Checkbox``, ``Text``, ``DateTime``…).
     """
 
     path: Path
@@ -317,24 +316,58 @@ RETRY = mapping("retry", {
 
 
 def _due(ctx: Context, path: Path, value: Any) -> Any:
-    """``due``: a duration, or a formula giving a date or date and time."""
+    """``due``: a duration, or a formula giving a date and time."""
     if isinstance(value, str) and not value.lstrip()[:1].isdigit():
-        formula("run", "date")(ctx, path, value)  # records it, to check in the second pass
-        return value
+        try:
+            parse_duration(value)  # an ISO 8601 duration (PT4H) starts with a letter too
+        except ValueError:
+            formula("run", "DateTime")(ctx, path, value)  # checked in the second pass
+            return value
     return duration_text(ctx, path, value)
+
+
+def sla_target(ctx: Context, path: Path, value: Any) -> Any:
+    """An escalation's target: ``kind:name`` or ``assignee`` (kept as written, checked in
+    the second pass), or a Text formula starting with ``=``."""
+    if isinstance(value, str) and value.startswith("="):
+        formula("run", "Text")(ctx, path, value)
+        return value
+    return text(ctx, path, value)
+
+
+def _set_values(ctx: Context, path: Path, value: Any) -> Any:
+    # Field names and formula types depend on the orchestration's object: second pass.
+    if not isinstance(value, dict) or not value:
+        return wrong_type(ctx, path, value, "a mapping of record fields to values")
+    return json_safe(value)
 
 
 ESCALATION = mapping("escalation", {
     "after": Key(duration_text, required=True),
-    "reassign": Key(text),
-    "notify": Key(list_of(text, result=list)),
+    "reassign": Key(sla_target),
+    "notify": Key(list_of(sla_target, result=list)),
+    "set": Key(_set_values),
 })  # fmt: skip
+
+
+def _check_rungs(ctx: Context, path: Path, values: dict) -> Any:
+    """Escalations come in order: each ``after`` later than the one before."""
+    rungs = values.get("escalations") or []
+    for i, (before, rung) in enumerate(itertools.pairwise(rungs), start=1):
+        if parse_duration(rung["after"]) <= parse_duration(before["after"]):
+            ctx.error((*path, "escalations", i, "after"), f"escalations must come in order:"
+                      f" after {rung['after']!r} is not later than the previous escalation's"
+                      f" {before['after']!r}")  # fmt: skip
+    return values
+
 
 SLA = mapping("sla", {
     "due": Key(_due, required=True),
     "calendar": Key(name),
+    "warn": Key(duration_text),
+    "restart_on_reassign": Key(boolean),
     "escalations": Key(list_of(ESCALATION, result=list)),
-})  # fmt: skip
+}, after=_check_rungs)  # fmt: skip
 
 
 def _step_inputs(ctx: Context, path: Path, value: Any) -> Any:

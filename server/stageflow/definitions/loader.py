@@ -67,6 +67,7 @@ def load_definitions(
     step_types: Mapping[str, StepType],
     active: Active | None = None,
     known_users: Collection[str] = (),
+    known_teams: Mapping[str, Collection[str]] | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> list[Document]:
     """Parse and validate definition files: ``[(file name, YAML text), …]``.
@@ -74,7 +75,9 @@ def load_definitions(
     ``step_types`` are the installed step types by name; ``active`` the definitions
     already deployed and active, by kind then name (``{"object": {"Case": spec}}``),
     which this deploy's documents may refer to; ``known_users`` the user names that
-    exist already (directory members may be these or users of this deploy).
+    exist already (directory members may be these or users of this deploy);
+    ``known_teams`` the queues and groups that exist already, by kind (``{"queue":
+    names, "group": names}``), which SLA targets may name besides this deploy's.
 
     Returns the documents in file order.  Raises :class:`DefinitionErrors` with every
     problem of every file, sorted by file, line and column.
@@ -92,7 +95,8 @@ def load_definitions(
                 parsed.append(Parsed(ctx, kind, spec))
             else:
                 errors += ctx.errors
-    validate(parsed, step_types=step_types, active=active or {}, known_users=known_users)
+    validate(parsed, step_types=step_types, active=active or {}, known_users=known_users,
+             known_teams=known_teams)  # fmt: skip
     for item in parsed:
         errors += item.ctx.errors
     if errors:

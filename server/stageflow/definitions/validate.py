@@ -28,6 +28,9 @@ RUN_GLOBALS = {"$Run.Id": "Text", "$Run.StartedAt": "DateTime"}
 #: Parameter types that are formula result types (a ``=`` formula must give one).
 _RESULT_TYPES = {"Text", "Number", "Checkbox", "Date", "DateTime", "Time", "Picklist"}
 
+#: The kinds of team a target may name, and the directory's key for each.
+TEAMS = {"queue": "queues", "group": "groups"}
+
 #: Active definitions, by kind then name (``{"object": {"Case": ObjectSpec(...)}}``).
 Active = Mapping[str, Mapping[str, Any]]
 
@@ -68,7 +71,8 @@ class Deploy:
     """Everything known during one deploy: this deploy's definitions over the active ones."""
 
     def __init__(self, parsed: list[Parsed], step_types: Mapping[str, StepType],
-                 active: Active, known_users: Collection[str]) -> None:  # fmt: skip
+                 active: Active, known_users: Collection[str],
+                 known_teams: Mapping[str, Collection[str]] | None = None) -> None:  # fmt: skip
         self.parsed = parsed
         self.step_types = step_types
         self.known: dict[str, dict[str, Any]] = {
@@ -80,8 +84,11 @@ class Deploy:
                 self.known[item.kind][item.name] = item.spec
                 self.contexts[(item.kind, item.name)] = item.ctx
         self.users = set(known_users)
+        self.teams = {kind: set((known_teams or {}).get(kind, ())) for kind in TEAMS}
         for item in self.of_kind("directory"):
             self.users.update(user.name for user in item.spec.users)
+            for kind, key in TEAMS.items():
+                self.teams[kind].update(team.name for team in getattr(item.spec, key))
         self.failed_flow_formulas: set[tuple[str, Path]] = set()
 
     def of_kind(self, kind: str) -> Iterator[Parsed]:
@@ -120,9 +127,8 @@ def _closest(name: str, known: Collection[str]) -> str:
 def check_formula(ctx: Context, site: FormulaSite, schema: Mapping[str, str] | None,
                   note: str = "") -> bool:  # fmt: skip
     """Type-check one formula; report an error at its place in the file.  True when valid."""
-    expected = None if site.expected == "date" else site.expected
     try:
-        compiled = compile_formula(site.text, schema, expected=expected)
+        compile_formula(site.text, schema, expected=site.expected)
     except FormulaError as error:
         doc = ctx.document
         if site.literal:
@@ -130,10 +136,6 @@ def check_formula(ctx: Context, site: FormulaSite, schema: Mapping[str, str] | N
         else:
             position = doc.formula_position(site.path, error.line, error.column, site.skip)
         ctx.errors.append(DefinitionError(position, error.message + note))
-        return False
-    if site.expected == "date" and compiled.type not in ("Date", "DateTime", "Any"):
-        ctx.error(site.path, f"the formula must give a date or a date and time, not a"
-                  f" {compiled.type}")  # fmt: skip
         return False
     return True
 
@@ -237,31 +239,63 @@ def check_step(deploy: Deploy, ctx: Context, path: Path, step: S.StepSpec,
         if key in raw:
             ctx.error((*path, key), f"{key} does not apply to the {kind} flow {step.flow!r}"
                       f" (step type {flow.type!r})", at_key=True)  # fmt: skip
-    calendar = (step.sla or {}).get("calendar")
-    if calendar is not None and calendar not in deploy.known["calendar"]:
-        deploy.unknown(ctx, (*path, "sla", "calendar"), "calendar", calendar)
     check_targets(deploy, ctx, path, raw)
+    if step.sla:
+        check_sla(deploy, ctx, (*path, "sla"), step.sla, orchestration, schema)
     check_step_inputs(deploy, ctx, path, step, step_type, schema)
     check_flow_in_run(deploy, ctx, path, step, flow, step_type, schema, orchestration.name)
 
 
 def check_targets(deploy: Deploy, ctx: Context, path: Path, raw: dict) -> None:
-    """Literal assignees and SLA targets are ``kind:name``; named users must exist."""
-    places: list[tuple[Path, Any]] = []
+    """Literal assignees and SLA targets are ``kind:name``; named users must exist, and
+    so must the queues and groups SLA targets name."""
+    places: list[tuple[Path, Any, bool]] = []
     if isinstance(raw.get("assignee"), str) and ASSIGNEE_TARGET.match(raw["assignee"]):
-        places.append(((*path, "assignee"), raw["assignee"]))
+        places.append(((*path, "assignee"), raw["assignee"], False))
     sla = raw.get("sla") if isinstance(raw.get("sla"), dict) else {}
     for i, escalation in enumerate(sla.get("escalations") or []):
         where = (*path, "sla", "escalations", i)
         if "reassign" in escalation:
-            places.append(((*where, "reassign"), escalation["reassign"]))
+            places.append(((*where, "reassign"), escalation["reassign"], True))
         notify = escalation.get("notify") or []
-        places += [((*where, "notify", j), t) for j, t in enumerate(notify) if t != "assignee"]
-    for where, target in places:
+        places += [((*where, "notify", j), t, True) for j, t in enumerate(notify)
+                   if t != "assignee"]  # fmt: skip
+    for where, target, teams in places:
+        if target.startswith("="):
+            continue  # a formula, type-checked with the others
+        kind, _, name = target.partition(":")
         if not ASSIGNEE_TARGET.match(target):
             ctx.error(where, f"invalid target {target!r}: use user:NAME, queue:NAME or group:NAME")
-        elif target.startswith("user:") and target[5:] not in deploy.users:
-            deploy_users_error(ctx, where, target[5:], deploy.users)
+        elif kind == "user" and name not in deploy.users:
+            deploy_users_error(ctx, where, name, deploy.users)
+        elif teams and kind in TEAMS and name not in deploy.teams[kind]:
+            ctx.error(where, f"unknown {kind} {name!r}" + _closest(name, deploy.teams[kind])
+                      + f": add it to the directory's {TEAMS[kind]}")  # fmt: skip
+
+
+def check_sla(deploy: Deploy, ctx: Context, path: Path, sla: Mapping[str, Any],
+              orchestration: S.OrchestrationSpec, schema: dict[str, str]) -> None:  # fmt: skip
+    """A step's ``sla``: its calendar, and the record fields its escalations ``set``."""
+    calendar = sla.get("calendar")
+    if calendar is not None and calendar not in deploy.known["calendar"]:
+        deploy.unknown(ctx, (*path, "calendar"), "calendar", calendar)
+    obj = deploy.known["object"].get(orchestration.object or "")
+    for i, rung in enumerate(sla.get("escalations") or []):
+        where = (*path, "escalations", i, "set")
+        if "set" in rung and obj is None:
+            ctx.error(where, "set needs the run's record: give the orchestration an object",
+                      at_key=True)  # fmt: skip
+            continue
+        for key, value in (rung.get("set") or {}).items():
+            field = obj.field(key) if obj is not None else None
+            if field is None:
+                known = [f.name for f in obj.fields] if obj is not None else []
+                ctx.error((*where, key), f"unknown field {key!r} of {orchestration.object}"
+                          + suggestion(key, known), at_key=True)  # fmt: skip
+            elif isinstance(value, str) and value.startswith("="):
+                expected = S.FIELD_TYPES[field.type]
+                check_formula(ctx, FormulaSite((*where, key), value[1:], "run", expected, 1),
+                              schema)  # fmt: skip
 
 
 def check_step_inputs(deploy: Deploy, ctx: Context, path: Path, step: S.StepSpec,
@@ -361,10 +395,15 @@ def check_unique_names(parsed: list[Parsed]) -> None:
 
 
 def validate(parsed: list[Parsed], *, step_types: Mapping[str, StepType], active: Active,
-             known_users: Collection[str]) -> None:  # fmt: skip
-    """Check names, references and formulas of a deploy; errors go to each context."""
+             known_users: Collection[str],
+             known_teams: Mapping[str, Collection[str]] | None = None) -> None:  # fmt: skip
+    """Check names, references and formulas of a deploy; errors go to each context.
+
+    ``known_teams`` are the queues and groups that exist already (``{"queue": names,
+    "group": names}``); SLA targets may name these and those of this deploy.
+    """
     check_unique_names(parsed)
-    deploy = Deploy(parsed, step_types, active, known_users)
+    deploy = Deploy(parsed, step_types, active, known_users, known_teams)
     # Flows first: their failed formulas are not reported again for each orchestration.
     for kind in ("object", "flow", "orchestration", "calendar", "directory"):
         for item in deploy.of_kind(kind):

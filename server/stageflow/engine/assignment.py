@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .. import fastsql
 from ..extension import AssigneeContext
 from ..models import Group, Queue, User
 
@@ -45,7 +46,7 @@ def parse_target(reference: str) -> tuple[str, str]:
     if kind not in KINDS or not name:
         raise AssignmentError(f"assignee {reference!r} is not user:NAME, queue:NAME or group:NAME")
     model = {"user": User, "queue": Queue, "group": Group}[kind]
-    row = model.get_or_none(model.name == name)
+    row = next(iter(fastsql.select_where(model, model.name, name)), None)
     if row is None:
         raise AssignmentError(
             f"there is no {kind} named {name!r}: create it (a directory definition or "
@@ -58,11 +59,16 @@ def parse_target(reference: str) -> tuple[str, str]:
     return kind, name
 
 
-def resolve(reference: str, context: AssigneeContext, resolver: Resolver | None) -> tuple[str, str]:
-    """The target of an assignee reference (built-in kinds, then the plugins')."""
+def resolve(
+    reference: str, context: Callable[[], AssigneeContext], resolver: Resolver | None
+) -> tuple[str, str]:
+    """The target of an assignee reference (built-in kinds, then the plugins').
+
+    ``context`` builds what the plugins are told, only when one is asked.
+    """
     kind = str(reference).partition(":")[0]
     if kind not in KINDS and resolver is not None:
-        resolved = resolver(reference, context)
+        resolved = resolver(reference, context())
         if resolved is None:
             raise AssignmentError(f"no plugin resolves the assignee {reference!r}")
         return parse_target(resolved)

@@ -38,7 +38,7 @@ from .assignment import AssignmentError, Directory, Resolver, resolve
 from .context import RunValues
 from .errors import EngineError
 from .states import ACTIVE, FINISHED, SATISFIED, Status, WorkItemStatus
-from .work_items import WorkItemActions
+from .work_items import SlaError, WorkItemActions
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ class RunState:
     inline: int = 0  # how many more started steps may run in this transaction
     new_jobs: list[dict[str, Any]] = field(default_factory=list)  # jobs to write
     assigned: list[int] = field(default_factory=list)  # work items to notify of, after commit
+    checks: list[dt.datetime] = field(default_factory=list)  # new SLA check times, for on_due
     rendered: Any = None  # what render_work found
 
     def touch(self, row: Any) -> None:
@@ -114,6 +115,7 @@ class Engine(WorkItemActions):
         on_work: Callable[[], None] | None = None,
         resolve_assignee: Resolver | None = None,
         on_assigned: Callable[[list[int]], None] | None = None,
+        on_due: Callable[[dt.datetime], None] | None = None,
     ) -> None:
         self.step_types = step_types
         self.records = records
@@ -124,6 +126,7 @@ class Engine(WorkItemActions):
         self.on_work = on_work  # called after a commit that queued jobs (wakes workers)
         self.resolve_assignee = resolve_assignee  # the plugins' extra assignee kinds
         self.on_assigned = on_assigned  # told of new or reassigned work items, after commit
+        self.on_due = on_due  # told of the earliest new SLA check time, after commit
         self._local = threading.local()
 
     # -- formulas ------------------------------------------------------------------------
@@ -317,6 +320,12 @@ class Engine(WorkItemActions):
                 self.on_assigned(assigned)
             except Exception:  # notifications must never break the engine
                 log.exception("notifying of work items %s failed", assigned)
+        checks = [moment for state in states for moment in state.checks]
+        if checks and self.on_due:
+            try:
+                self.on_due(min(checks))
+            except Exception:  # the scheduler's periodic check finds the items anyway
+                log.exception("waking the SLA sweep failed")
         return result
 
     def _busy(self) -> set[int]:
@@ -513,7 +522,7 @@ class Engine(WorkItemActions):
     def _stop_work(self, state: RunState, step_ids: list[int]) -> None:
         jobs.drop_for_steps(state.run.id, step_ids)
         if step_ids:
-            WorkItem.update(status=WorkItemStatus.CANCELED).where(
+            WorkItem.update(status=WorkItemStatus.CANCELED, next_check_at=None).where(
                 WorkItem.step_run.in_(step_ids)
                 & WorkItem.status.in_([WorkItemStatus.ASSIGNED, WorkItemStatus.IN_PROGRESS])
             ).execute()
@@ -562,16 +571,17 @@ class Engine(WorkItemActions):
         (see :mod:`.assignment`); an assignee that cannot get work is the step's Error."""
         try:
             reference = str(self._value(state, "=" + spec.assignee) if spec.assignee else "")
-            stage = next(s.name for s in state.stages if s.id == step.stage_run_id)
-            context = AssigneeContext(
-                directory=Directory(), run_id=state.run.id, stage=stage, step=step.name,
-                record=self._record(state, "current"), inputs=state.run.inputs or {},
-            )  # fmt: skip
-            kind, name = resolve(reference, context, self.resolve_assignee)
+            kind, name = self._resolve_target(state, step, reference)
         except FormulaError as error:
             self._fail(state, step, f"assignee formula failed: {error.message}")
             return
         except AssignmentError as error:
+            self._fail(state, step, str(error))
+            return
+        now = self.clock.now()
+        try:
+            due_at, next_check = self._sla_clock(state, spec, now)
+        except SlaError as error:
             self._fail(state, step, str(error))
             return
         item = WorkItem.create(
@@ -579,9 +589,13 @@ class Engine(WorkItemActions):
             step_run=step.id,
             assignee_kind=kind,
             assignee_name=name,
-            created_at=self.clock.now(),
+            created_at=now,
+            due_at=due_at,
+            next_check_at=next_check,
         )
         state.assigned.append(item.id)
+        if next_check is not None:
+            state.checks.append(next_check)
         self._event(
             state,
             "work_item",
@@ -590,6 +604,16 @@ class Engine(WorkItemActions):
             WorkItemStatus.ASSIGNED,
             data={"assignee": f"{kind}:{name}"},
         )
+
+    def _resolve_target(self, state: RunState, step: StepRun, reference: str) -> tuple[str, str]:
+        """The (kind, name) a reference such as ``queue:tier2`` or ``manager:alice`` names
+        for a step of the run; AssignmentError when it names nobody who can get work."""
+        stage = next(s.name for s in state.stages if s.id == step.stage_run_id)
+        context = lambda: AssigneeContext(  # noqa: E731 - built only if a plugin is asked
+            directory=Directory(), run_id=state.run.id, stage=stage, step=step.name,
+            record=self._record(state, "current"), inputs=state.run.inputs or {},
+        )  # fmt: skip
+        return resolve(reference, context, self.resolve_assignee)
 
     def _context(
         self, state: RunState, stage: StageRun, spec: StepSpec, step: StepRun, flow: FlowSpec

@@ -11,21 +11,33 @@ rules), stores the outputs (``$Steps.NAME.FIELD``), applies the form's optional
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .. import fastsql
 from ..definitions import store
-from ..definitions.spec import FlowSpec
+from ..definitions.spec import FlowSpec, StepSpec
 from ..extension import InteractiveStepType, StepError
-from ..models import User, WorkItem
+from ..grammar import FormulaError
+from ..models import StageRun, StepRun, User, WorkItem
 from ..records import RecordError, RecordNotFound
+from ..sla.calendars import BusinessCalendar
+from ..sla.policy import SlaPolicy, business_calendar
 from .errors import EngineError
 from .states import Status, WorkItemStatus
 
 if TYPE_CHECKING:
     from .runs import Engine, RunState
 
+log = logging.getLogger(__name__)
+
 OPEN = (WorkItemStatus.ASSIGNED, WorkItemStatus.IN_PROGRESS)
+
+
+class SlaError(ValueError):
+    """A due time that cannot be worked out (its formula failed); the message says why."""
 
 
 class WorkItemActions:
@@ -43,8 +55,7 @@ class WorkItemActions:
         def work() -> RunState:
             item, state = self._open_item(item_id, actor.name)
             step = self._item_step(state, item)
-            stage = next(s for s in state.stages if s.id == step.stage_run_id)
-            spec = next(s for s, row in state.steps_of(stage) if row.id == step.id)
+            stage, spec = self._spec_of(state, step)
             flow, step_type = self._interactive(step)
             context = self._context(state, stage, spec, step, flow)
             try:
@@ -58,6 +69,7 @@ class WorkItemActions:
                     completed_at=now,
                     completed_by=actor.id,
                     outputs=outputs,
+                    next_check_at=None,
                 )
                 .where((WorkItem.id == item.id) & WorkItem.status.in_(OPEN))
                 .execute()
@@ -124,34 +136,99 @@ class WorkItemActions:
     ) -> WorkItem:
         """Give an open item to another user, queue or group (checked by the caller);
         the run's log records who, from whom, to whom and why.  The caller tells the new
-        assignee (see :meth:`stageflow.notify.Notifier.work_reassigned`)."""
+        assignee (see :meth:`stageflow.notify.Notifier.work_reassigned`).  A step whose
+        ``sla`` has ``restart_on_reassign`` starts the item's SLA clock again."""
 
         def work() -> RunState:
             item, state = self._open_item(item_id, actor)
-            before = f"{item.assignee_kind}:{item.assignee_name}"
-            after = f"{target[0]}:{target[1]}"
-            WorkItem.update(
-                assignee_kind=target[0],
-                assignee_name=target[1],
-                claimed_by=None,
-                status=WorkItemStatus.ASSIGNED,
-            ).where(WorkItem.id == item.id).execute()
-            why = f"reassigned by {actor} from {before} to {after}" + (
-                f": {reason}" if reason else ""
-            )
-            self._event(
-                state,
-                "work_item",
-                f"step:{self._item_step(state, item).name}",
-                item.status,
-                WorkItemStatus.ASSIGNED,
-                why,
-                data={"from": before, "to": after, "by": actor, "reason": reason},
-            )
+            self._reassign(state, item, target, actor, reason, restart_sla=True)
             return state
 
         self._transaction(work)
         return WorkItem.get_by_id(item_id)
+
+    def _reassign(
+        self: Engine,
+        state: RunState,
+        item: WorkItem,
+        target: tuple[str, str],
+        actor: str,
+        reason: str,
+        *,
+        restart_sla: bool,
+    ) -> None:
+        """Reassign an open item of ``state``'s run, in its transaction, and log it
+        (``item`` holds the new values).
+
+        ``restart_sla`` (people's reassignments, not escalations) restarts the SLA clock
+        from now when the step asks for it.
+        """
+        step = self._item_step(state, item)
+        before = f"{item.assignee_kind}:{item.assignee_name}"
+        after = f"{target[0]}:{target[1]}"
+        changes: dict[str, Any] = {
+            "assignee_kind": target[0],
+            "assignee_name": target[1],
+            "claimed_by": None,
+            "status": WorkItemStatus.ASSIGNED,
+        }
+        data: dict[str, Any] = {"from": before, "to": after, "by": actor, "reason": reason}
+        spec = self._spec_of(state, step)[1]
+        policy = SlaPolicy.of(spec.sla) if restart_sla else None
+        if policy is not None and policy.restart_on_reassign:
+            try:
+                due_at, next_check = self._sla_clock(state, spec, self.clock.now())
+            except SlaError as error:
+                data["sla"] = f"the SLA clock was not restarted: {error}"
+            else:
+                changes.update(due_at=due_at, next_check_at=next_check, escalation_level=0)
+                data["sla"] = f"SLA clock restarted: due {due_at.isoformat() if due_at else '-'}"
+                if next_check is not None:
+                    state.checks.append(next_check)
+        old_status = item.status
+        for name, value in changes.items():
+            setattr(item, name, value)
+        fastsql.update_rows([item], [getattr(WorkItem, name) for name in changes])
+        item._dirty.clear()
+        why = f"reassigned by {actor} from {before} to {after}" + (f": {reason}" if reason else "")
+        self._event(state, "work_item", f"step:{step.name}", old_status,
+                    WorkItemStatus.ASSIGNED, why, data=data)  # fmt: skip
+
+    def _sla_clock(
+        self: Engine, state: RunState, spec: StepSpec, start: dt.datetime
+    ) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """The due time and first SLA check time of an item of ``spec`` whose clock starts
+        at ``start`` (both None without an ``sla``).
+
+        A duration is counted on the step's calendar (working time) or in calendar time;
+        a formula gives the due time itself (blank: no due time).  SlaError when the
+        formula fails or gives something else than a date and time.
+        """
+        policy = SlaPolicy.of(spec.sla)
+        if policy is None:
+            return None, None
+        calendar = self._calendar(policy)
+        if not policy.due_is_formula:
+            due_at = policy.due_after(start, calendar)
+        else:
+            try:
+                value = self._value(state, "=" + policy.due)
+            except FormulaError as error:
+                raise SlaError(f"SLA due formula failed: {error.message}") from None
+            due_at = _moment(value)
+            if due_at is None:
+                return None, None
+        ladder = policy.ladder(due_at, calendar)
+        return due_at, ladder[0].at if ladder else None
+
+    def _calendar(self: Engine, policy: SlaPolicy) -> BusinessCalendar | None:
+        """The step's business calendar; calendar time (logged) if it is no longer active."""
+        try:
+            return business_calendar(policy.calendar)
+        except store.DefinitionNotFound:
+            log.warning("calendar %r is not active: SLA times counted in calendar time",
+                        policy.calendar)  # fmt: skip
+            return None
 
     def render_work(self: Engine, item: WorkItem) -> Mapping[str, Any]:
         """What the item's step type shows (a form's fields and instructions)."""
@@ -159,8 +236,7 @@ class WorkItemActions:
         def work() -> RunState:
             state = self.load(item.run_id)
             step = self._item_step(state, item)
-            stage = next(s for s in state.stages if s.id == step.stage_run_id)
-            spec = next(s for s, row in state.steps_of(stage) if row.id == step.id)
+            stage, spec = self._spec_of(state, step)
             flow, step_type = self._interactive(step)
             context = self._context(state, stage, spec, step, flow)
             state.rendered = {"type": flow.type, **step_type.render(context)}
@@ -197,6 +273,11 @@ class WorkItemActions:
             raise _conflict(f"The step of work item {item.id} is {step.status}")
         return step
 
+    def _spec_of(self: Engine, state: RunState, step: StepRun) -> tuple[StageRun, StepSpec]:
+        """A step run's stage run and its spec in the run's orchestration."""
+        stage = next(s for s in state.stages if s.id == step.stage_run_id)
+        return stage, next(s for s, row in state.steps_of(stage) if row.id == step.id)
+
     def _interactive(self: Engine, step: Any) -> tuple[FlowSpec, InteractiveStepType]:
         flow = store.spec_of(step.flow_version_id, "flow")
         step_type = self.step_types.get(flow.type)  # type: ignore[union-attr]
@@ -219,6 +300,17 @@ class WorkItemActions:
         except (RecordError, RecordNotFound) as error:
             errors = getattr(error, "errors", None)
             raise _refused(f"the record cannot take these values: {error}", errors) from None
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    """A due formula's value as an aware UTC datetime (a date: its midnight, UTC)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
+    raise SlaError(f"SLA due formula gave {value!r}, not a date and time")
 
 
 def _refused(message: str, errors: Mapping[str, str] | None = None) -> EngineError:

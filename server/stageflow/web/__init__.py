@@ -20,4 +20,16 @@ bp = Blueprint(
 )
 
 # Importing the modules registers their routes, hooks and error handlers on bp.
-from . import admin_people, errors, login, navigation, records, work  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    admin_deploy,
+    admin_formulas,
+    admin_orchestrations,
+    admin_people,
+    admin_plugins,
+    errors,
+    login,
+    metrics,
+    navigation,
+    records,
+    work,
+)

@@ -464,7 +464,7 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def wrapper(**kwargs: Any) -> Any:
         if not g.user.is_admin:
-            abort(403, "Only admins may manage people.")
+            abort(403, "Only admins may open the admin pages.")
         return view(**kwargs)
 
     return login_required(wrapper)

@@ -14,20 +14,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from web_support import CHROMIUM, CHROMIUM_ARGS, PASSWORD, make_app, seed, serve
+from playwright.sync_api import Browser, Page, expect
+from web_support import PASSWORD, seed, serve
 
-from stageflow.clock import FixedClock
-from stageflow.db import database
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"the browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "diagram.png"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "diagram.png"
 
 #: DESIGN.md's example, on the test's Case object: a background step and a form in the
 #: first stage (the form with an SLA), and a stage that runs only for major cases.
@@ -74,21 +64,9 @@ MISTAKE = ("flow: triage_form\n        assignee: IF(", "flow: triage_from\n     
 MISTAKE_LINE = CASE_ESCALATION[: CASE_ESCALATION.index(MISTAKE[0])].count("\n") + 1
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def app(tmp_path: Path, database_url: str, clock: FixedClock) -> Iterator[Flask]:
-    app = make_app(tmp_path, database_url, clock)
+@pytest.fixture(autouse=True)
+def seeded(app: Flask) -> None:
     seed(app)
-    yield app
-    if not database.is_closed():
-        database.close()
 
 
 @pytest.fixture

@@ -10,38 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
-from web_support import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Seeded, make_app, record, seed, serve
-
-from stageflow.clock import FixedClock
-from stageflow.db import database
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"the browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def app(tmp_path: Path, database_url: str, clock: FixedClock) -> Iterator[Flask]:
-    app = make_app(tmp_path, database_url, clock)
-    yield app
-    if not database.is_closed():
-        database.close()
+from playwright.sync_api import Browser, Page, expect
+from web_support import PASSWORD, Seeded, record, seed, serve
 
 
 @pytest.fixture

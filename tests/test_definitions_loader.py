@@ -284,6 +284,9 @@ INVALID = [
     ("bad calendar hours", "kind: calendar\nname: c\ntime_zone: UTC\nhours: {mon-fri: '9-5'}\n",
      "bad.yaml:4:18: invalid working hours '9-5': write working hours as \"09:00-17:00\","
      " several as \"09:00-12:00, 13:00-17:00\""),
+    ("calendar with no working hours", "kind: calendar\nname: c\ntime_zone: UTC\nhours: {}\n",
+     "bad.yaml:4:8: a calendar needs working hours on some day: write working hours as"
+     " \"09:00-17:00\", several as \"09:00-12:00, 13:00-17:00\""),
     ("calendar hours reversed",
      "kind: calendar\nname: c\ntime_zone: UTC\nhours: {mon-fri: '17:00-09:00'}\n",
      "bad.yaml:4:18: working hours '17:00-09:00' end before they start"),

@@ -504,6 +504,8 @@ def hours(ctx: Context, path: Path, value: Any) -> Any:
         checked = _ranges(ctx, (*path, key), ranges)
         valid = valid and checked is not INVALID
         result.update({day: checked for day in days})
+    if valid and not any(result.values()):
+        return ctx.error(path, f"a calendar needs working hours on some day: {HOURS_HELP}")
     return dict(sorted(result.items())) if valid else INVALID
 
 

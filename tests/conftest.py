@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import settings
+from support import Api
 
 from stageflow.app import create_app
 from stageflow.clock import FixedClock
@@ -89,34 +90,6 @@ def _empty_postgresql(url: str) -> None:
         db.execute_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     finally:
         db.close()
-
-
-class Api:
-    """A test client that sends one user's bearer token (or none) with every request."""
-
-    def __init__(self, client: FlaskClient, token: str | None) -> None:
-        self.client = client
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-
-    def get(self, url: str, **kwargs):  # type: ignore[no-untyped-def]
-        return self.client.get(url, headers=self.headers, **kwargs)
-
-    def post(self, url: str, json=None, **kwargs):  # type: ignore[no-untyped-def]
-        return self.client.post(url, headers=self.headers, json=json, **kwargs)
-
-    def patch(self, url: str, json=None, **kwargs):  # type: ignore[no-untyped-def]
-        return self.client.patch(url, headers=self.headers, json=json, **kwargs)
-
-    def delete(self, url: str, **kwargs):  # type: ignore[no-untyped-def]
-        return self.client.delete(url, headers=self.headers, **kwargs)
-
-    def deploy(self, text: str, activate: bool = True):  # type: ignore[no-untyped-def]
-        """POST YAML to /api/definitions."""
-        return self.client.post(
-            f"/api/definitions?activate={'true' if activate else 'false'}",
-            data=text,
-            headers={**self.headers, "Content-Type": "application/yaml"},
-        )
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
-"""What several test modules share: a test plugin, basic definitions, an app with both."""
+"""What several test modules share: a test plugin, basic definitions, an app with both,
+and an API client that sends a user's token."""
 
 from pathlib import Path
 
 from flask import Flask
+from flask.testing import FlaskClient
 
 from stageflow.app import create_app
 from stageflow.clock import FixedClock
@@ -64,3 +66,31 @@ def app_with_flaky_plugin(tmp_path: Path, database_url: str, clock: FixedClock) 
          "plugins_dir": str(plugins), "TESTING": True},
         clock=clock,
     )  # fmt: skip
+
+
+class Api:
+    """A test client that sends one user's bearer token (or none) with every request."""
+
+    def __init__(self, client: FlaskClient, token: str | None) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def get(self, url: str, **kwargs):  # type: ignore[no-untyped-def]
+        return self.client.get(url, headers=self.headers, **kwargs)
+
+    def post(self, url: str, json=None, **kwargs):  # type: ignore[no-untyped-def]
+        return self.client.post(url, headers=self.headers, json=json, **kwargs)
+
+    def patch(self, url: str, json=None, **kwargs):  # type: ignore[no-untyped-def]
+        return self.client.patch(url, headers=self.headers, json=json, **kwargs)
+
+    def delete(self, url: str, **kwargs):  # type: ignore[no-untyped-def]
+        return self.client.delete(url, headers=self.headers, **kwargs)
+
+    def deploy(self, text: str, activate: bool = True):  # type: ignore[no-untyped-def]
+        """POST YAML to /api/definitions."""
+        return self.client.post(
+            f"/api/definitions?activate={'true' if activate else 'false'}",
+            data=text,
+            headers={**self.headers, "Content-Type": "application/yaml"},
+        )

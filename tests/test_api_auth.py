@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import Api
 from flask import Flask
 from flask.testing import FlaskClient
+from support import Api
 
 from stageflow.auth import check_password, find_user, revoke_token, token_hash
 from stageflow.db import database

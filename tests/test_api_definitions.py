@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from conftest import Api
+from support import Api
 
 DEFINITIONS = textwrap.dedent("""
     kind: object

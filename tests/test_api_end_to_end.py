@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Api
 from flask import Flask
-from support import CASE_BASICS, app_with_flaky_plugin
+from support import CASE_BASICS, Api, app_with_flaky_plugin
 
 from stageflow.clock import FixedClock
 from stageflow.db import database

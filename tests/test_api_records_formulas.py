@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Api
+from support import Api
 from test_api_definitions import assert_error
 
 OBJECT = """

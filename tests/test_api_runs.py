@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from conftest import Api
 from flask import Flask
+from support import Api
 from test_api_definitions import assert_error
 
 from stageflow.db import database

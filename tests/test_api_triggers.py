@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Api
 from flask import Flask
+from support import Api
 
 from stageflow.db import database
 from stageflow.models import Run

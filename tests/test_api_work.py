@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Api
 from flask import Flask
 from flask.testing import FlaskClient
+from support import Api
 
 from stageflow.app import create_app
 from stageflow.auth import issue_token

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Api
+from support import Api
 
 CONTACT = """
 kind: object

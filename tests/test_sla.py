@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Api
 from flask import Flask
 from flask.testing import FlaskClient
+from support import Api
 
 from stageflow.app import create_app
 from stageflow.cli import main

@@ -83,12 +83,7 @@ def seeded(app: Flask) -> None:
 
 @pytest.fixture
 def signed_in(app: Flask, seeded: None) -> Callable[[str], Pages]:
-    def sign_in(name: str) -> Pages:
-        pages = Pages(app.test_client())
-        pages.login(name)
-        return pages
-
-    return sign_in
+    return lambda name: Pages.signed_in(app, name)
 
 
 @pytest.fixture

@@ -42,12 +42,7 @@ def directory(app: Flask) -> None:
 def signed_in(app: Flask, directory: None) -> Callable[[str], Pages]:
     """A test client signed in as the given user."""
 
-    def sign_in(name: str) -> Pages:
-        pages = Pages(app.test_client())
-        pages.login(name)
-        return pages
-
-    return sign_in
+    return lambda name: Pages.signed_in(app, name)
 
 
 @pytest.fixture

@@ -37,15 +37,9 @@ def seeded(app: Flask) -> Seeded:
     return seed(app)
 
 
-def signed_in(app: Flask, name: str) -> Pages:
-    pages = Pages(app.test_client())
-    pages.login(name)
-    return pages
-
-
 @pytest.fixture
 def admin(app: Flask, seeded: Seeded) -> Pages:
-    return signed_in(app, "root")
+    return Pages.signed_in(app, "root")
 
 
 def token_of(app: Flask, name: str) -> str:
@@ -80,7 +74,7 @@ def test_a_shared_playground_address_survives_the_login(app: Flask, seeded: Seed
 
 @pytest.mark.parametrize("url", [*PAGES, "/admin/formulas?formula=Amount&object=Case"])
 def test_other_users_get_the_403_page(app: Flask, seeded: Seeded, url: str) -> None:
-    response = signed_in(app, "ann").get(url)
+    response = Pages.signed_in(app, "ann").get(url)
     assert response.status_code == 403
     assert "Not allowed" in text(response) and "Only admins" in text(response)
 
@@ -96,7 +90,7 @@ def test_metrics_need_an_admins_token_without_a_metrics_token(
     refused = client.get("/metrics", headers=bearer(token_of(app, "ann")))
     assert refused.status_code == 403 and "admin" in text(refused)
     # A signed-in admin's session is not enough: scrapers send a token.
-    assert signed_in(app, "root").get("/metrics").status_code == 401
+    assert Pages.signed_in(app, "root").get("/metrics").status_code == 401
     allowed = client.get("/metrics", headers=bearer(token_of(app, "root")))
     assert allowed.status_code == 200
     assert allowed.content_type == "text/plain; version=0.0.4; charset=utf-8"
@@ -276,7 +270,7 @@ def folder_app(tmp_path: Path, database_url: str, clock: FixedClock) -> Iterator
 
 
 def test_a_plugins_folder_plugin_and_what_it_registered(folder_app: Flask) -> None:
-    page = text(signed_in(folder_app, "root").get("/admin/plugins"))
+    page = text(Pages.signed_in(folder_app, "root").get("/admin/plugins"))
     section = plugin_section(page, "extras")
     shown = words(section)
     assert "extras 2.5 · plugins folder" in shown and "extras.py" in shown
@@ -290,7 +284,7 @@ def test_a_plugins_folder_plugin_and_what_it_registered(folder_app: Flask) -> No
 
 
 def test_the_playground_uses_plugins_functions_and_objects(folder_app: Flask) -> None:
-    admin = signed_in(folder_app, "root")
+    admin = Pages.signed_in(folder_app, "root")
     found = playground(admin, 'DOUBLE(Rain) & " mm"', "Forecast", "1")
     assert found.status_code == 400  # DOUBLE(Number) is a Number: & wants Text
     page = text(admin.get(playground_url("DOUBLE(Rain)", "Forecast", "1")))

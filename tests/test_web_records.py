@@ -48,16 +48,12 @@ def seeded(app: Flask) -> Seeded:
 
 @pytest.fixture
 def ann(app: Flask, seeded: Seeded) -> Pages:
-    pages = Pages(app.test_client())
-    pages.login("ann")
-    return pages
+    return Pages.signed_in(app, "ann")
 
 
 @pytest.fixture
 def bob(app: Flask, seeded: Seeded) -> Pages:
-    pages = Pages(app.test_client())
-    pages.login("bob")
-    return pages
+    return Pages.signed_in(app, "bob")
 
 
 def row_ids(page: str) -> list[str]:

@@ -48,12 +48,7 @@ def seeded(app: Flask) -> Seeded:
 def signed_in(app: Flask, seeded: Seeded) -> Callable[[str], Pages]:
     """A test client signed in as a user."""
 
-    def sign_in(name: str) -> Pages:
-        pages = Pages(app.test_client())
-        pages.login(name)
-        return pages
-
-    return sign_in
+    return lambda name: Pages.signed_in(app, name)
 
 
 @pytest.fixture

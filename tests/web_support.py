@@ -159,6 +159,13 @@ class Pages:
             form["csrf_token"] = self.token()
         return self.client.post(url, data=form)
 
+    @classmethod
+    def signed_in(cls, app: Flask, name: str) -> Pages:
+        """A new client of ``app``, signed in as ``name``."""
+        pages = cls(app.test_client())
+        pages.login(name)
+        return pages
+
     def login(self, name: str, password: str = PASSWORD) -> TestResponse:
         response = self.post("/login", {"name": name, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)
